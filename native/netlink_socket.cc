@@ -1,0 +1,361 @@
+// A netlink socket for Node.js: open (optionally inside another network
+// namespace), send a buffer holding one or many netlink messages, and hand
+// every datagram the kernel sends back to JavaScript, read in bulk with
+// recvmmsg whenever libuv says the socket is readable. Nothing here knows
+// about generic netlink or IPVS; framing, matching replies to requests and
+// timeouts live in TypeScript (src/netlink/connection.ts).
+//
+// The socket is non-blocking and polled by libuv on the main thread, so the
+// event loop never waits and no thread-pool thread is parked on a receive.
+
+#include <napi.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef NETLINK_CAP_ACK
+#define NETLINK_CAP_ACK 10
+#endif
+#ifndef NETLINK_EXT_ACK
+#define NETLINK_EXT_ACK 11
+#endif
+
+namespace {
+
+// The kernel never builds a netlink datagram larger than 32 KiB for a dump
+// (net/netlink/af_netlink.c caps max_recvmsg_len there), and single replies
+// are smaller, so one slot of this size always holds a whole datagram.
+constexpr size_t kSlotSize = 32768;
+constexpr unsigned kSlots = 64;
+// Upper bound of datagrams handed to JS per readable event, so one busy
+// socket cannot starve the event loop.
+constexpr unsigned kMaxPerWake = 4096;
+constexpr size_t kMaxSend = 16 * 1024 * 1024;
+
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall) {
+  Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  return e;
+}
+
+struct OpenResult {
+  int fd = -1;
+  int err = 0;
+  const char* syscall = "";
+};
+
+void SetBuffer(int fd, int force_opt, int opt, int bytes) {
+  // The *FORCE variants need CAP_NET_ADMIN and ignore the sysctl maximum;
+  // fall back to the plain option (capped by net.core.*mem_max).
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) != 0)
+    setsockopt(fd, SOL_SOCKET, opt, &bytes, sizeof bytes);
+}
+
+OpenResult OpenHere(int protocol, int rcvbuf, int sndbuf) {
+  OpenResult r;
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd < 0) {
+    r.err = errno;
+    r.syscall = "socket";
+    return r;
+  }
+  int one = 1;
+  // Extended acks carry the kernel's error text; capped acks leave the
+  // request out of error replies so they stay small.
+  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
+  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  if (rcvbuf > 0) SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf);
+  if (sndbuf > 0) SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, sndbuf);
+  struct sockaddr_nl addr;
+  memset(&addr, 0, sizeof addr);
+  addr.nl_family = AF_NETLINK;
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
+    r.err = errno;
+    r.syscall = "bind";
+    close(fd);
+    return r;
+  }
+  r.fd = fd;
+  return r;
+}
+
+// setns() changes the namespace of the calling thread only. Doing it on a
+// short-lived thread keeps the main thread where it is whatever happens; the
+// socket keeps the namespace it was created in.
+OpenResult OpenInNamespace(const std::string& path, int protocol, int rcvbuf, int sndbuf) {
+  OpenResult r;
+  std::thread t([&]() {
+    int ns = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) {
+      r.err = errno;
+      r.syscall = "open";
+      return;
+    }
+    if (setns(ns, CLONE_NEWNET) != 0) {
+      r.err = errno;
+      r.syscall = "setns";
+      close(ns);
+      return;
+    }
+    close(ns);
+    r = OpenHere(protocol, rcvbuf, sndbuf);
+  });
+  t.join();
+  return r;
+}
+
+class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "NetlinkSocket",
+                       {
+                           InstanceMethod("send", &NetlinkSocket::Send),
+                           InstanceMethod("ref", &NetlinkSocket::Ref),
+                           InstanceMethod("unref", &NetlinkSocket::Unref),
+                           InstanceMethod("close", &NetlinkSocket::Close),
+                           InstanceAccessor("portId", &NetlinkSocket::PortId, nullptr),
+                       });
+  }
+
+  // new NetlinkSocket(protocol, netnsPath | null, rcvbuf, sndbuf, onData)
+  // onData(error | null, datagrams: Buffer | null): datagrams are concatenated,
+  // each padded to 4 bytes so netlink framing can be walked across them.
+  explicit NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() != 5 || !info[0].IsNumber() || !(info[1].IsString() || info[1].IsNull()) ||
+        !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsFunction()) {
+      Napi::TypeError::New(env, "NetlinkSocket(protocol, netns|null, rcvbuf, sndbuf, onData)")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    int protocol = info[0].As<Napi::Number>().Int32Value();
+    int rcvbuf = info[2].As<Napi::Number>().Int32Value();
+    int sndbuf = info[3].As<Napi::Number>().Int32Value();
+    if (protocol < 0 || protocol > 31 || rcvbuf < 0 || sndbuf < 0) {
+      Napi::RangeError::New(env, "protocol, rcvbuf or sndbuf out of range").ThrowAsJavaScriptException();
+      return;
+    }
+    OpenResult r;
+    if (info[1].IsString()) {
+      std::string path = info[1].As<Napi::String>().Utf8Value();
+      if (path.empty() || path.size() > 4096 || path.find('\0') != std::string::npos) {
+        Napi::TypeError::New(env, "bad namespace path").ThrowAsJavaScriptException();
+        return;
+      }
+      r = OpenInNamespace(path, protocol, rcvbuf, sndbuf);
+    } else {
+      r = OpenHere(protocol, rcvbuf, sndbuf);
+    }
+    if (r.fd < 0) {
+      ErrnoError(env, r.err, r.syscall).ThrowAsJavaScriptException();
+      return;
+    }
+    struct sockaddr_nl addr;
+    socklen_t len = sizeof addr;
+    if (getsockname(r.fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0) {
+      int err = errno;
+      close(r.fd);
+      ErrnoError(env, err, "getsockname").ThrowAsJavaScriptException();
+      return;
+    }
+    port_id_ = addr.nl_pid;
+
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      close(r.fd);
+      Napi::Error::New(env, "no event loop").ThrowAsJavaScriptException();
+      return;
+    }
+    poll_ = new uv_poll_t;
+    if (uv_poll_init(loop, poll_, r.fd) != 0) {
+      close(r.fd);
+      delete poll_;
+      poll_ = nullptr;
+      Napi::Error::New(env, "uv_poll_init failed").ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = r.fd;
+    poll_->data = this;
+    uv_poll_start(poll_, UV_READABLE, OnReadable);
+    // Idle sockets do not keep the process alive; JS refs while it waits.
+    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    on_data_ = Napi::Persistent(info[4].As<Napi::Function>());
+    context_ = new Napi::AsyncContext(env, "ipvs:netlink");
+
+    slots_.resize(static_cast<size_t>(kSlots) * kSlotSize);
+    iov_.resize(kSlots);
+    msgs_.resize(kSlots);
+    for (unsigned i = 0; i < kSlots; i++) {
+      iov_[i].iov_base = slots_.data() + static_cast<size_t>(i) * kSlotSize;
+      iov_[i].iov_len = kSlotSize;
+    }
+  }
+
+  ~NetlinkSocket() override { Shutdown(); }
+
+ private:
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<NetlinkSocket*>(handle->data);
+    if (self == nullptr || self->fd_ < 0) return;
+    (void)events;
+    self->Drain(status);
+  }
+
+  void Drain(int status) {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (status < 0) {
+      Deliver(env, ErrnoError(env, -status, "poll").Value(), env.Null());
+      return;
+    }
+    std::vector<uint8_t> out;
+    int err = 0;
+    unsigned total = 0;
+    while (fd_ >= 0 && total < kMaxPerWake) {
+      for (unsigned i = 0; i < kSlots; i++) {
+        memset(&msgs_[i], 0, sizeof msgs_[i]);
+        msgs_[i].msg_hdr.msg_iov = &iov_[i];
+        msgs_[i].msg_hdr.msg_iovlen = 1;
+      }
+      int n = recvmmsg(fd_, msgs_.data(), kSlots, MSG_DONTWAIT, nullptr);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
+        break;
+      }
+      if (n == 0) break;
+      for (int i = 0; i < n; i++) {
+        size_t len = msgs_[i].msg_len;
+        if (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) {
+          err = EMSGSIZE;
+          continue;
+        }
+        const uint8_t* p = static_cast<const uint8_t*>(iov_[i].iov_base);
+        out.insert(out.end(), p, p + len);
+        out.resize((out.size() + 3) & ~static_cast<size_t>(3), 0);
+      }
+      total += static_cast<unsigned>(n);
+      if (static_cast<unsigned>(n) < kSlots) {
+        // Short read: most likely drained. One more call confirms cheaply
+        // for dumps (the kernel refills the queue as we read).
+        continue;
+      }
+    }
+    if (!out.empty()) {
+      Napi::Value buf = Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
+      if (!Deliver(env, env.Null(), buf)) return;
+    }
+    if (err != 0 && fd_ >= 0) {
+      Deliver(env, ErrnoError(env, err, "recvmmsg").Value(), env.Null());
+    }
+  }
+
+  // Returns false when the socket was closed from inside the callback.
+  bool Deliver(Napi::Env env, Napi::Value error, Napi::Value data) {
+    if (on_data_.IsEmpty() || context_ == nullptr) return false;
+    Napi::Object recv = Value();
+    on_data_.MakeCallback(recv, {error, data}, *context_);
+    if (env.IsExceptionPending()) {
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+    return fd_ >= 0;
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) {
+      ErrnoError(env, EBADF, "sendto").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info.Length() != 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      Napi::TypeError::New(env, "send(buffer: Uint8Array)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+    size_t len = data.ByteLength();
+    if (len < NLMSG_HDRLEN || len > kMaxSend) {
+      Napi::RangeError::New(env, "netlink buffer must hold 16 bytes to 16 MiB")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    struct sockaddr_nl to;
+    memset(&to, 0, sizeof to);
+    to.nl_family = AF_NETLINK;
+    ssize_t n;
+    do {
+      n = sendto(fd_, data.Data(), len, MSG_DONTWAIT, reinterpret_cast<struct sockaddr*>(&to), sizeof to);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      ErrnoError(env, errno, "sendto").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  Napi::Value Ref(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Unref(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value PortId(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), port_id_);
+  }
+
+  void Shutdown() {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+    }
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+    if (!on_data_.IsEmpty()) on_data_.Reset();
+    delete context_;
+    context_ = nullptr;
+  }
+
+  int fd_ = -1;
+  uint32_t port_id_ = 0;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference on_data_;
+  Napi::AsyncContext* context_ = nullptr;
+  std::vector<uint8_t> slots_;
+  std::vector<struct iovec> iov_;
+  std::vector<struct mmsghdr> msgs_;
+};
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("NetlinkSocket", NetlinkSocket::Init(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ipvs_netlink, InitModule)

@@ -1,0 +1,303 @@
+/**
+ * The public client: one handle on one netlink socket in one network
+ * namespace. Every method is async and may run concurrently with the others;
+ * calls made in the same turn of the event loop share system calls.
+ */
+import { isAbsolute } from 'node:path';
+import { Errno, IpvsError, inputError } from './errors.js';
+import { decodeGenl, resolveFamily } from './genetlink/genl.js';
+import { formatAddress } from './ipvs/address.js';
+import { NETLINK_GENERIC } from './netlink/constants.js';
+import { Connection, type Request } from './netlink/connection.js';
+import type { NetlinkMessage } from './netlink/message.js';
+import { Batch, type BatchOptions } from './batch.js';
+import { decodeDaemon, decodeDestination, decodeInfo, decodeService, decodeTimeouts } from './ipvs/codec.js';
+import { IPVS_GENL_NAME } from './ipvs/constants.js';
+import { PERMISSION_TEXT } from './ipvs/describe.js';
+import { mergeDestination, mergeService } from './ipvs/merge.js';
+import * as req from './ipvs/requests.js';
+import type {
+  Daemon,
+  DaemonSpec,
+  DaemonStateName,
+  Destination,
+  DestinationKey,
+  DestinationSpec,
+  Info,
+  Service,
+  ServiceKey,
+  ServiceSpec,
+  Timeouts,
+} from './ipvs/types.js';
+import { checkServiceKey, checkDestinationKey } from './ipvs/validate.js';
+import { loadNative } from './native.js';
+
+export interface OpenOptions {
+  /**
+   * Network namespace to work in: a name as `ip netns` knows it ('blue' is
+   * /var/run/netns/blue) or a path such as /proc/1234/ns/net.
+   */
+  netns?: string;
+  /** How long to wait for any one reply, in ms. Default 30 000. */
+  timeoutMs?: number;
+  /** Path of the compiled addon, for bundled setups (else IPVS_NATIVE_BINDING, else found by `bindings`). */
+  nativeBinding?: string;
+  /** Print every message sent and received; also on with IPVS_DEBUG=1. */
+  debug?: boolean | ((line: string) => void);
+}
+
+export interface ListOptions {
+  /** Also fetch every service's real servers into `destinations`. */
+  withDestinations?: boolean;
+}
+
+/** Resolves `netns` to a path of a namespace file. */
+export function netnsPath(netns: string): string {
+  if (isAbsolute(netns)) return netns;
+  if (netns === '' || netns === '.' || netns === '..' || netns.includes('/') || netns.includes('\0')) {
+    throw inputError('open', 'netns', `open: ${JSON.stringify(netns)} is neither a namespace name nor an absolute path`);
+  }
+  return `/var/run/netns/${netns}`;
+}
+
+export class Ipvs {
+  private constructor(
+    private readonly conn: Connection,
+    /** The IPVS generic netlink family id. */
+    readonly familyId: number,
+  ) {}
+
+  /**
+   * Opens a handle. Fails with a plain sentence when IPVS is missing (ENOENT:
+   * `modprobe ip_vs`), without privilege (EPERM: CAP_NET_ADMIN), or when the
+   * namespace cannot be entered.
+   */
+  static async open(opts: OpenOptions = {}): Promise<Ipvs> {
+    const path = opts.netns === undefined ? undefined : netnsPath(opts.netns);
+    const debug = typeof opts.debug === 'function' ? opts.debug : opts.debug || process.env.IPVS_DEBUG ? (l: string) => process.stderr.write(`ipvs: ${l}\n`) : undefined;
+    let conn: Connection;
+    try {
+      conn = new Connection({
+        protocol: NETLINK_GENERIC,
+        native: loadNative(opts.nativeBinding),
+        ...(path !== undefined ? { netnsPath: path } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(debug ? { debug } : {}),
+      });
+    } catch (e) {
+      if (e instanceof IpvsError && path !== undefined && (e.syscall === 'open' || e.syscall === 'setns')) {
+        throw new IpvsError(`cannot enter network namespace ${path}: ${e.code === 'ENOENT' ? 'no such namespace' : e.code === 'EPERM' ? 'permission denied (needs CAP_SYS_ADMIN)' : e.message}`, {
+          kind: 'socket', errno: e.errno, operation: 'open', syscall: e.syscall, cause: e,
+        });
+      }
+      throw e;
+    }
+    try {
+      const fam = await resolveFamily(conn, IPVS_GENL_NAME);
+      const ipvs = new Ipvs(conn, fam.id);
+      await ipvs.info(); // every IPVS command needs CAP_NET_ADMIN: find out now
+      return ipvs;
+    } catch (e) {
+      conn.close();
+      if (e instanceof IpvsError && e.operation === 'resolveFamily' && e.errno === Errno.ENOENT) {
+        throw new IpvsError('IPVS is not available in this kernel: load it with `modprobe ip_vs` (as root), or use a kernel built with CONFIG_IP_VS', {
+          kind: 'kernel', errno: Errno.ENOENT, operation: 'open', cause: e,
+        });
+      }
+      if (e instanceof IpvsError && e.errno === Errno.EPERM) {
+        throw new IpvsError(PERMISSION_TEXT, { kind: 'kernel', errno: Errno.EPERM, operation: 'open', cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /** Closes the socket. Calls still waiting fail. */
+  close(): void {
+    this.conn.close();
+  }
+
+  /** Sends a prepared request (used by batches too). */
+  send(r: Request): Promise<NetlinkMessage[]> {
+    return this.conn.request(r);
+  }
+
+  /** Builds a request and sends it (the methods are async, so a validation error rejects). */
+  private run(build: () => Request): Promise<NetlinkMessage[]> {
+    return this.conn.request(build());
+  }
+
+  /** Like `ipvsadm -A -t VIP:PORT -s SCHED [-p [T]] [-M MASK] [-b FLAGS] [-o] [--pe sip]`. */
+  async addService(spec: ServiceSpec): Promise<void> {
+    await this.run(() => req.addService(this.familyId, spec));
+  }
+
+  /**
+   * Changes a service (like `ipvsadm -E`), but settings not given keep their
+   * current values instead of returning to defaults.
+   */
+  async updateService(spec: ServiceSpec): Promise<void> {
+    const current = await this.getService(spec);
+    if (!current) {
+      checkServiceKey('updateService', spec);
+      throw missingService('updateService', spec);
+    }
+    await this.run(() => req.updateService(this.familyId, mergeService(current, spec)));
+  }
+
+  /** Like `ipvsadm -D -t VIP:PORT`. */
+  async deleteService(key: ServiceKey): Promise<void> {
+    await this.run(() => req.deleteService(this.familyId, key));
+  }
+
+  /** One service, or undefined when there is none with that key. */
+  async getService(key: ServiceKey): Promise<Service | undefined> {
+    try {
+      const replies = await this.run(() => req.getService(this.familyId, key));
+      const m = replies[0];
+      return m ? decodeService(decodeGenl(m, 'service').attrs) : undefined;
+    } catch (e) {
+      if (e instanceof IpvsError && e.kind === 'kernel' && e.errno === Errno.ESRCH) return undefined;
+      throw e;
+    }
+  }
+
+  /** Every virtual service (like `ipvsadm -Ln`), optionally with its real servers. */
+  async listServices(opts: ListOptions = {}): Promise<Service[]> {
+    const replies = await this.run(() => req.listServices(this.familyId));
+    const services = replies.map((m) => decodeService(decodeGenl(m, 'service').attrs));
+    if (opts.withDestinations) {
+      // Queued together: the connection runs the dumps back to back.
+      const lists = await Promise.all(services.map((s) => this.dumpDestinations(s, keyOf(s))));
+      services.forEach((s, i) => (s.destinations = lists[i]));
+    }
+    return services;
+  }
+
+  /** The real servers of a service; fails with ESRCH when the service does not exist. */
+  async listDestinations(key: ServiceKey): Promise<Destination[]> {
+    checkServiceKey('listDestinations', key);
+    // The kernel answers a destination dump of a missing service with an
+    // empty list, so ask for the service in the same round trip.
+    const [svc, dests] = await Promise.all([this.getService(key), this.dumpDestinations(undefined, key).catch((e) => e as IpvsError)]);
+    if (!svc) throw missingService('listDestinations', key);
+    if (dests instanceof IpvsError) throw dests;
+    return dests;
+  }
+
+  private async dumpDestinations(svc: Service | undefined, key: ServiceKey): Promise<Destination[]> {
+    const wire = checkServiceKey('listDestinations', key);
+    const replies = await this.conn.request(req.listDestinations(this.familyId, wire));
+    return replies.map((m) => decodeDestination(decodeGenl(m, 'destination').attrs, svc?.family ?? wire.family));
+  }
+
+  /** Like `ipvsadm -a -t VIP:PORT -r RIP:PORT -m -w 2`. */
+  async addDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
+    await this.run(() => req.addDestination(this.familyId, service, dest));
+    if (dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) {
+      await this.confirmTunnel('addDestination', service, dest, true);
+    }
+  }
+
+  /**
+   * Changes a real server (like `ipvsadm -e`); settings not given keep their
+   * current values.
+   */
+  async updateDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
+    const k = checkServiceKey('updateDestination', service);
+    const dk = checkDestinationKey('updateDestination', k, dest);
+    const list = await this.listDestinations(service);
+    const current = list.find((d) => d.address === formatAddress(dk.family, dk.addr) && d.port === dk.port);
+    if (!current) {
+      throw new IpvsError(`real server ${dk.label} does not exist in virtual service ${k.label}`, { kind: 'kernel', errno: Errno.ENOENT, operation: 'updateDestination' });
+    }
+    await this.run(() => req.updateDestination(this.familyId, service, mergeDestination(current, dest)));
+    if (dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) {
+      await this.confirmTunnel('updateDestination', service, dest, false);
+    }
+  }
+
+  /**
+   * Kernels before 5.2 ignore the tunnel attributes; read them back and, on
+   * such a kernel, undo an add and say so.
+   */
+  private async confirmTunnel(op: string, service: ServiceKey, dest: DestinationSpec, undo: boolean): Promise<void> {
+    const k = checkServiceKey(op, service);
+    const dk = checkDestinationKey(op, k, dest);
+    const got = (await this.listDestinations(service)).find((d) => d.address === formatAddress(dk.family, dk.addr) && d.port === dk.port);
+    if (got?.tunnel?.type === dest.tunnel!.type) return;
+    if (undo) await this.deleteDestination(service, dest).catch(() => undefined);
+    throw new IpvsError(`${op}: this kernel does not support ${dest.tunnel!.type} tunnel settings (Linux 5.2 or later is needed)`, {
+      kind: 'kernel', errno: Errno.EOPNOTSUPP, operation: op,
+    });
+  }
+
+  /** Like `ipvsadm -d -t VIP:PORT -r RIP:PORT`. */
+  async deleteDestination(service: ServiceKey, dest: DestinationKey): Promise<void> {
+    await this.run(() => req.deleteDestination(this.familyId, service, dest));
+  }
+
+  /** Removes every virtual service (like `ipvsadm -C`). */
+  async flush(): Promise<void> {
+    await this.run(() => req.flush(this.familyId));
+  }
+
+  /** Zeroes counters of one service, or of all (like `ipvsadm -Z [-t VIP:PORT]`). */
+  async zero(service?: ServiceKey): Promise<void> {
+    await this.run(() => req.zero(this.familyId, service));
+  }
+
+  /** Connection timeouts in seconds (like `ipvsadm -L --timeout`). */
+  async getTimeouts(): Promise<Timeouts> {
+    const replies = await this.run(() => req.getTimeouts(this.familyId));
+    const m = replies[0];
+    if (!m) throw new IpvsError('getTimeouts: no reply', { kind: 'decode', errno: Errno.EPROTO, operation: 'getTimeouts' });
+    return decodeTimeouts(decodeGenl(m, 'config').attrs);
+  }
+
+  /** Sets timeouts; those left out or 0 stay as they are (like `ipvsadm --set tcp tcpfin udp`). */
+  async setTimeouts(t: Partial<Timeouts>): Promise<void> {
+    await this.run(() => req.setTimeouts(this.familyId, t));
+  }
+
+  /** Version and connection table size (ipvsadm's header line). */
+  async info(): Promise<Info> {
+    const replies = await this.run(() => req.info(this.familyId));
+    const m = replies[0];
+    if (!m) throw new IpvsError('info: no reply', { kind: 'decode', errno: Errno.EPROTO, operation: 'info' });
+    return decodeInfo(decodeGenl(m, 'info').attrs);
+  }
+
+  /** Running sync daemons (like `ipvsadm -L --daemon`). */
+  async listDaemons(): Promise<Daemon[]> {
+    const replies = await this.run(() => req.listDaemons(this.familyId));
+    return replies.map((m) => decodeDaemon(decodeGenl(m, 'daemon').attrs));
+  }
+
+  /** Like `ipvsadm --start-daemon master --mcast-interface eth0 --syncid 1`. */
+  async startDaemon(spec: DaemonSpec): Promise<void> {
+    await this.run(() => req.startDaemon(this.familyId, spec));
+  }
+
+  /** Like `ipvsadm --stop-daemon master`. */
+  async stopDaemon(spec: { state: DaemonStateName }): Promise<void> {
+    await this.run(() => req.stopDaemon(this.familyId, spec?.state));
+  }
+
+  /** A batch of changes sent together; see Batch. */
+  batch(opts: BatchOptions = {}): Batch {
+    return new Batch(this, opts);
+  }
+}
+
+/** The key of a listed service. */
+export function keyOf(s: Service): ServiceKey {
+  return s.fwmark !== undefined
+    ? { fwmark: s.fwmark, family: s.family }
+    : { protocol: s.protocol!, address: s.address!, port: s.port! };
+}
+
+
+function missingService(op: string, key: ServiceKey): IpvsError {
+  const k = checkServiceKey(op, key);
+  return new IpvsError(`virtual service ${k.label} does not exist`, { kind: 'kernel', errno: Errno.ESRCH, operation: op });
+}

@@ -1,0 +1,100 @@
+/**
+ * The one error family of the library. Every failure a caller can see is an
+ * IpvsError; `kind` says where it came from and `code` says what it was.
+ */
+import { getSystemErrorName } from 'node:util';
+
+/**
+ * - `kernel`: the kernel refused a request (NLMSG_ERROR); errno and, when the
+ *   kernel sent one, its own text in `kernelMessage`.
+ * - `input`: the library refused bad input before sending anything (EINVAL).
+ * - `socket`: a system call on the netlink socket failed.
+ * - `decode`: a reply did not decode; the message names the attribute.
+ * - `interrupted`: a dump changed under us (NLM_F_DUMP_INTR); retry it.
+ * - `timeout`: no reply arrived in time (ETIMEDOUT).
+ */
+export type IpvsErrorKind = 'kernel' | 'input' | 'socket' | 'decode' | 'interrupted' | 'timeout';
+
+export interface IpvsErrorDetails {
+  kind: IpvsErrorKind;
+  /** Positive errno, 0 when none applies (decode errors). */
+  errno: number;
+  /** What was being done, e.g. "addService". */
+  operation: string;
+  /** The input field at fault, for `input` errors. */
+  field?: string;
+  /** The kernel's extended-ack text, when it sent one. */
+  kernelMessage?: string;
+  /** Byte offset into the request that the kernel blamed, when it sent one. */
+  kernelOffset?: number;
+  /** Netlink sequence number of the failed request. */
+  seq?: number;
+  /** The system call that failed, for `socket` errors. */
+  syscall?: string;
+  cause?: unknown;
+}
+
+export class IpvsError extends Error {
+  override name = 'IpvsError';
+  readonly kind: IpvsErrorKind;
+  /** errno name such as 'EEXIST', 'ESRCH', 'EINVAL'; 'EDECODE' for decode errors. */
+  readonly code: string;
+  readonly errno: number;
+  readonly operation: string;
+  readonly field?: string;
+  readonly kernelMessage?: string;
+  readonly kernelOffset?: number;
+  readonly seq?: number;
+  readonly syscall?: string;
+
+  constructor(message: string, details: IpvsErrorDetails) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.kind = details.kind;
+    this.errno = details.errno;
+    this.code = details.errno > 0 ? errnoName(details.errno) : details.kind === 'decode' ? 'EDECODE' : 'UNKNOWN';
+    this.operation = details.operation;
+    if (details.field !== undefined) this.field = details.field;
+    if (details.kernelMessage !== undefined) this.kernelMessage = details.kernelMessage;
+    if (details.kernelOffset !== undefined) this.kernelOffset = details.kernelOffset;
+    if (details.seq !== undefined) this.seq = details.seq;
+    if (details.syscall !== undefined) this.syscall = details.syscall;
+  }
+}
+
+/** Linux errno numbers the library reasons about by name. */
+export const Errno = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  ENOBUFS: 105,
+  EEXIST: 17,
+  EINVAL: 22,
+  EBUSY: 16,
+  ERANGE: 34,
+  EMSGSIZE: 90,
+  EOPNOTSUPP: 95,
+  EAFNOSUPPORT: 97,
+  ETIMEDOUT: 110,
+  EPROTO: 71,
+} as const;
+
+export function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-Math.abs(errno));
+  } catch {
+    return `E${errno}`;
+  }
+}
+
+/** Bad input, refused before anything is sent. */
+export function inputError(operation: string, field: string, message: string): IpvsError {
+  return new IpvsError(message, { kind: 'input', errno: Errno.EINVAL, operation, field });
+}
+
+/** A reply that does not decode. */
+export class DecodeError extends IpvsError {
+  constructor(message: string, operation = 'decode') {
+    super(message, { kind: 'decode', errno: 0, operation });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * IP address text <-> bytes. Formatting follows glibc's inet_ntop, which is
+ * what ipvsadm prints, so listings compare byte for byte.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import type { AddressFamily } from './types.js';
+
+export interface ParsedAddress {
+  family: AddressFamily;
+  /** 4 bytes for inet, 16 for inet6. */
+  bytes: Uint8Array;
+}
+
+/** Parses an IPv4 or IPv6 literal; undefined when it is neither. */
+export function parseAddress(text: string): ParsedAddress | undefined {
+  if (isIPv4(text)) return { family: 'inet', bytes: parseIPv4(text) };
+  if (isIPv6(text)) return { family: 'inet6', bytes: parseIPv6(text) };
+  return undefined;
+}
+
+function parseIPv4(text: string): Uint8Array {
+  return Uint8Array.from(text.split('.').map((p) => Number(p)));
+}
+
+function parseIPv6(text: string): Uint8Array {
+  const out = new Uint8Array(16);
+  let s = text;
+  const zone = s.indexOf('%');
+  if (zone >= 0) s = s.slice(0, zone);
+  // A trailing dotted quad becomes two groups.
+  const lastColon = s.lastIndexOf(':');
+  const tail = s.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const v4 = parseIPv4(tail);
+    s = `${s.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  }
+  const [left, right] = s.includes('::') ? s.split('::') : [s, undefined];
+  const head = left ? left.split(':') : [];
+  const rest = right ? right.split(':') : [];
+  const groups = right === undefined ? head : [...head, ...Array(8 - head.length - rest.length).fill('0'), ...rest];
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  });
+  return out;
+}
+
+/** Formats 4 or 16 address bytes (extra bytes of a 16-byte IPv4 slot are ignored). */
+export function formatAddress(family: AddressFamily, bytes: Uint8Array): string {
+  if (family === 'inet') return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  return formatIPv6(bytes);
+}
+
+/** RFC 5952 shortening with glibc's embedded-IPv4 forms (::ffff:a.b.c.d, ::a.b.c.d). */
+export function formatIPv6(b: Uint8Array): string {
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
+  let bestBase = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestBase = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) bestBase = -1;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) out += ':';
+      continue;
+    }
+    if (i !== 0) out += ':';
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff))) {
+      out += `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+      break;
+    }
+    out += words[i]!.toString(16);
+  }
+  if (bestBase >= 0 && bestBase + bestLen === 8) out += ':';
+  return out;
+}
+
+/** Dotted IPv4 netmask <-> prefix length. */
+export function prefixToMask(prefix: number): string {
+  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return [m >>> 24, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff].join('.');
+}
+
+export function maskToNumber(mask: string): number {
+  const b = parseIPv4(mask);
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+export function numberToMask(n: number): string {
+  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
+}

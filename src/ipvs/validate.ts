@@ -1,0 +1,293 @@
+/**
+ * Checks and normalises caller input before anything is sent. Every refusal
+ * is an IpvsError with code EINVAL naming the field, so bad input changes
+ * nothing in the kernel.
+ */
+import { inputError } from '../errors.js';
+import { formatAddress, maskToNumber, parseAddress, prefixToMask } from './address.js';
+import {
+  AF_INET,
+  AF_INET6,
+  ConnFlag,
+  DaemonState,
+  IFNAME_MAXLEN,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  PENAME_MAXLEN,
+  SCHEDNAME_MAXLEN,
+  SvcFlag,
+  TunnelFlag,
+  TunnelType,
+} from './constants.js';
+import type {
+  AddressFamily,
+  DaemonSpec,
+  DestinationKey,
+  DestinationSpec,
+  Forwarding,
+  Protocol,
+  SchedulerFlag,
+  ServiceKey,
+  ServiceOptions,
+  TunnelChecksum,
+  TunnelKind,
+} from './types.js';
+
+/** ipvsadm's persistence timeout when -p is given without a value. */
+export const DEFAULT_PERSISTENT_TIMEOUT = 360;
+/** ipvsadm caps the persistence timeout at 31 days. */
+export const MAX_PERSISTENT_TIMEOUT = 31 * 86400;
+export const DEFAULT_SCHEDULER = 'wlc';
+
+export const PROTOCOLS: Record<Protocol, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
+export const FORWARDING: Record<Forwarding, number> = {
+  masq: ConnFlag.MASQ,
+  local: ConnFlag.LOCALNODE,
+  tunnel: ConnFlag.TUNNEL,
+  route: ConnFlag.DROUTE,
+  bypass: ConnFlag.BYPASS,
+};
+export const TUNNEL_TYPES: Record<TunnelKind, number> = { ipip: TunnelType.IPIP, gue: TunnelType.GUE, gre: TunnelType.GRE };
+export const TUNNEL_CHECKSUMS: Record<TunnelChecksum, number> = {
+  none: TunnelFlag.NOCSUM,
+  csum: TunnelFlag.CSUM,
+  remcsum: TunnelFlag.REMCSUM,
+};
+export const SCHED_FLAGS: Record<SchedulerFlag, number> = {
+  'sh-fallback': SvcFlag.SCHED1,
+  'sh-port': SvcFlag.SCHED2,
+  'mh-fallback': SvcFlag.SCHED1,
+  'mh-port': SvcFlag.SCHED2,
+  'flag-1': SvcFlag.SCHED1,
+  'flag-2': SvcFlag.SCHED2,
+  'flag-3': SvcFlag.SCHED3,
+};
+
+export const familyNumber = (f: AddressFamily): number => (f === 'inet6' ? AF_INET6 : AF_INET);
+
+/** A validated service key, ready to encode. */
+export interface ServiceKeyWire {
+  af: number;
+  family: AddressFamily;
+  protocol?: number;
+  /** 16 bytes (union nf_inet_addr), as ipvsadm sends it. */
+  addr?: Uint8Array;
+  port?: number;
+  fwmark?: number;
+  /** How people name it: "TCP 10.0.0.1:80", "TCP [2001:db8::1]:80", "FWM 7". */
+  label: string;
+}
+
+export interface ServiceWire extends ServiceKeyWire {
+  scheduler: string;
+  flags: number;
+  timeout: number;
+  /** be32 mask for inet, prefix length for inet6. */
+  netmask: number;
+  pe?: string;
+}
+
+export interface DestinationWire {
+  af: number;
+  family: AddressFamily;
+  addr: Uint8Array;
+  port: number;
+  fwd: number;
+  weight: number;
+  upper: number;
+  lower: number;
+  tunType?: number;
+  tunPort?: number;
+  tunFlags?: number;
+  label: string;
+}
+
+const isInt = (v: unknown, min: number, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+function addr16(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16);
+  out.set(bytes);
+  return out;
+}
+
+export function hostPort(family: AddressFamily, address: string, port: number): string {
+  return family === 'inet6' ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export function checkServiceKey(op: string, key: ServiceKey): ServiceKeyWire {
+  if (key === null || typeof key !== 'object') throw inputError(op, 'service', `${op}: a service (protocol, address, port or fwmark) is required`);
+  if ('fwmark' in key && key.fwmark !== undefined) {
+    if (!isInt(key.fwmark, 1, 0xffffffff)) throw inputError(op, 'fwmark', `${op}: fwmark must be an integer from 1 to 4294967295, got ${String(key.fwmark)}`);
+    const family = key.family ?? 'inet';
+    if (family !== 'inet' && family !== 'inet6') throw inputError(op, 'family', `${op}: family must be 'inet' or 'inet6', got ${String(family)}`);
+    return { af: familyNumber(family), family, fwmark: key.fwmark, label: `FWM ${key.fwmark}` };
+  }
+  const k = key as { protocol?: unknown; address?: unknown; port?: unknown };
+  if (typeof k.protocol !== 'string' || !(k.protocol in PROTOCOLS)) {
+    throw inputError(op, 'protocol', `${op}: protocol must be 'tcp', 'udp' or 'sctp', got ${String(k.protocol)}`);
+  }
+  const parsed = typeof k.address === 'string' ? parseAddress(k.address) : undefined;
+  if (!parsed) throw inputError(op, 'address', `${op}: address ${JSON.stringify(k.address)} is not an IPv4 or IPv6 address`);
+  if (!isInt(k.port, 0, 65535)) throw inputError(op, 'port', `${op}: port must be an integer from 0 to 65535, got ${String(k.port)}`);
+  const protocol = PROTOCOLS[k.protocol as Protocol];
+  const text = formatAddress(parsed.family, parsed.bytes);
+  return {
+    af: familyNumber(parsed.family),
+    family: parsed.family,
+    protocol,
+    addr: addr16(parsed.bytes),
+    port: k.port,
+    label: `${k.protocol.toUpperCase()} ${hostPort(parsed.family, text, k.port)}`,
+  };
+}
+
+export function checkService(op: string, spec: ServiceKey & ServiceOptions): ServiceWire {
+  const key = checkServiceKey(op, spec);
+  const scheduler = spec.scheduler ?? DEFAULT_SCHEDULER;
+  if (typeof scheduler !== 'string' || !/^[A-Za-z0-9_-]+$/.test(scheduler) || scheduler.length >= SCHEDNAME_MAXLEN) {
+    throw inputError(op, 'scheduler', `${op}: scheduler must be a name of 1 to ${SCHEDNAME_MAXLEN - 1} letters, digits, '-' or '_', got ${JSON.stringify(scheduler)}`);
+  }
+  let flags = 0;
+  let timeout = 0;
+  const p = spec.persistent;
+  if (p === true) timeout = DEFAULT_PERSISTENT_TIMEOUT;
+  else if (p !== undefined && p !== false && p !== 0) {
+    if (!isInt(p, 1, MAX_PERSISTENT_TIMEOUT)) {
+      throw inputError(op, 'persistent', `${op}: persistent must be true or a timeout from 1 to ${MAX_PERSISTENT_TIMEOUT} seconds, got ${String(p)}`);
+    }
+    timeout = p;
+  }
+  if (timeout > 0) flags |= SvcFlag.PERSISTENT;
+  if (spec.onePacket !== undefined && typeof spec.onePacket !== 'boolean') throw inputError(op, 'onePacket', `${op}: onePacket must be a boolean`);
+  if (spec.onePacket) flags |= SvcFlag.ONEPACKET;
+  for (const f of spec.schedulerFlags ?? []) {
+    const bit = SCHED_FLAGS[f as SchedulerFlag];
+    if (bit === undefined) throw inputError(op, 'schedulerFlags', `${op}: unknown scheduler flag ${JSON.stringify(f)} (known: ${Object.keys(SCHED_FLAGS).join(', ')})`);
+    flags |= bit;
+  }
+  const netmask = checkNetmask(op, key.family, spec.netmask);
+  const wire: ServiceWire = { ...key, scheduler, flags, timeout, netmask };
+  if (spec.pe !== undefined) {
+    if (typeof spec.pe !== 'string' || !/^[A-Za-z0-9_-]*$/.test(spec.pe) || spec.pe.length >= PENAME_MAXLEN) {
+      throw inputError(op, 'pe', `${op}: pe must be a persistence engine name such as 'sip', got ${JSON.stringify(spec.pe)}`);
+    }
+    if (spec.pe !== '') wire.pe = spec.pe;
+  }
+  return wire;
+}
+
+function checkNetmask(op: string, family: AddressFamily, mask: string | number | undefined): number {
+  if (family === 'inet6') {
+    if (mask === undefined) return 128;
+    if (!isInt(mask, 1, 128)) throw inputError(op, 'netmask', `${op}: an IPv6 netmask is a prefix length from 1 to 128, got ${String(mask)}`);
+    return mask;
+  }
+  if (mask === undefined) return 0xffffffff;
+  if (typeof mask === 'number') {
+    if (!isInt(mask, 0, 32)) throw inputError(op, 'netmask', `${op}: an IPv4 netmask prefix length is 0 to 32, got ${mask}`);
+    return maskToNumber(prefixToMask(mask));
+  }
+  const parsed = typeof mask === 'string' ? parseAddress(mask) : undefined;
+  if (!parsed || parsed.family !== 'inet') throw inputError(op, 'netmask', `${op}: netmask ${JSON.stringify(mask)} is not a dotted IPv4 netmask`);
+  return maskToNumber(mask);
+}
+
+export function checkDestinationKey(op: string, service: ServiceKeyWire, dest: DestinationKey): { af: number; family: AddressFamily; addr: Uint8Array; port: number; label: string } {
+  if (dest === null || typeof dest !== 'object') throw inputError(op, 'destination', `${op}: a destination (address, port) is required`);
+  const parsed = typeof dest.address === 'string' ? parseAddress(dest.address) : undefined;
+  if (!parsed) throw inputError(op, 'address', `${op}: real server address ${JSON.stringify(dest.address)} is not an IPv4 or IPv6 address`);
+  const port = dest.port ?? service.port ?? 0;
+  if (!isInt(port, 0, 65535)) throw inputError(op, 'port', `${op}: real server port must be an integer from 0 to 65535, got ${String(dest.port)}`);
+  const text = formatAddress(parsed.family, parsed.bytes);
+  return { af: familyNumber(parsed.family), family: parsed.family, addr: addr16(parsed.bytes), port, label: hostPort(parsed.family, text, port) };
+}
+
+export function checkDestination(op: string, service: ServiceKeyWire, dest: DestinationSpec): DestinationWire {
+  const key = checkDestinationKey(op, service, dest);
+  const forwarding = dest.forwarding ?? 'route';
+  const fwd = FORWARDING[forwarding as Forwarding];
+  if (fwd === undefined) throw inputError(op, 'forwarding', `${op}: forwarding must be one of ${Object.keys(FORWARDING).join(', ')}, got ${JSON.stringify(forwarding)}`);
+  const weight = dest.weight ?? 1;
+  if (!isInt(weight, 0, 0x7fffffff)) throw inputError(op, 'weight', `${op}: weight must be an integer from 0 to 2147483647, got ${String(dest.weight)}`);
+  const upper = dest.upperThreshold ?? 0;
+  const lower = dest.lowerThreshold ?? 0;
+  if (!isInt(upper, 0, 0xffffffff)) throw inputError(op, 'upperThreshold', `${op}: upperThreshold must be an integer from 0 to 4294967295, got ${String(upper)}`);
+  if (!isInt(lower, 0, 0xffffffff)) throw inputError(op, 'lowerThreshold', `${op}: lowerThreshold must be an integer from 0 to 4294967295, got ${String(lower)}`);
+  if (lower > upper) throw inputError(op, 'lowerThreshold', `${op}: lowerThreshold (${lower}) is above upperThreshold (${upper})`);
+  const wire: DestinationWire = { ...key, fwd, weight, upper, lower };
+  if (dest.tunnel !== undefined) {
+    const t = dest.tunnel;
+    if (forwarding !== 'tunnel') throw inputError(op, 'tunnel', `${op}: tunnel settings need forwarding 'tunnel'`);
+    const type = TUNNEL_TYPES[t?.type as TunnelKind];
+    if (type === undefined) throw inputError(op, 'tunnel.type', `${op}: tunnel type must be 'ipip', 'gue' or 'gre', got ${JSON.stringify(t?.type)}`);
+    const checksum = TUNNEL_CHECKSUMS[(t.checksum ?? 'none') as TunnelChecksum];
+    if (checksum === undefined) throw inputError(op, 'tunnel.checksum', `${op}: tunnel checksum must be 'none', 'csum' or 'remcsum', got ${JSON.stringify(t.checksum)}`);
+    if (t.type === 'gue') {
+      if (!isInt(t.port, 1, 65535)) throw inputError(op, 'tunnel.port', `${op}: a gue tunnel needs a port from 1 to 65535, got ${String(t.port)}`);
+    } else if (t.port !== undefined && t.port !== 0) {
+      throw inputError(op, 'tunnel.port', `${op}: only gue tunnels take a port`);
+    }
+    if (t.type === 'ipip' && checksum !== TunnelFlag.NOCSUM) throw inputError(op, 'tunnel.checksum', `${op}: ipip tunnels have no checksum option`);
+    wire.tunType = type;
+    wire.tunPort = t.port ?? 0;
+    wire.tunFlags = checksum;
+  }
+  return wire;
+}
+
+export interface DaemonWire {
+  state: number;
+  ifname?: string;
+  syncId?: number;
+  syncMaxLen?: number;
+  group4?: Uint8Array;
+  group6?: Uint8Array;
+  mcastPort?: number;
+  mcastTtl?: number;
+}
+
+export function checkDaemonState(op: string, state: unknown): number {
+  if (state === 'master') return DaemonState.MASTER;
+  if (state === 'backup') return DaemonState.BACKUP;
+  throw inputError(op, 'state', `${op}: state must be 'master' or 'backup', got ${JSON.stringify(state)}`);
+}
+
+export function checkDaemon(op: string, d: DaemonSpec): DaemonWire {
+  if (d === null || typeof d !== 'object') throw inputError(op, 'daemon', `${op}: daemon settings are required`);
+  const state = checkDaemonState(op, d.state);
+  if (typeof d.interface !== 'string' || d.interface.length === 0 || d.interface.length >= IFNAME_MAXLEN || /[\s/:]/.test(d.interface)) {
+    throw inputError(op, 'interface', `${op}: interface must be a network interface name of 1 to ${IFNAME_MAXLEN - 1} characters, got ${JSON.stringify(d.interface)}`);
+  }
+  const syncId = d.syncId ?? 0;
+  if (!isInt(syncId, 0, 255)) throw inputError(op, 'syncId', `${op}: syncId must be an integer from 0 to 255, got ${String(d.syncId)}`);
+  const w: DaemonWire = { state, ifname: d.interface, syncId };
+  if (d.syncMaxLen !== undefined) {
+    if (!isInt(d.syncMaxLen, 1, 65535)) throw inputError(op, 'syncMaxLen', `${op}: syncMaxLen must be an integer from 1 to 65535, got ${String(d.syncMaxLen)}`);
+    w.syncMaxLen = d.syncMaxLen;
+  }
+  if (d.mcastGroup !== undefined) {
+    const g = typeof d.mcastGroup === 'string' ? parseAddress(d.mcastGroup) : undefined;
+    if (!g) throw inputError(op, 'mcastGroup', `${op}: mcastGroup ${JSON.stringify(d.mcastGroup)} is not an IPv4 or IPv6 address`);
+    if (g.family === 'inet') w.group4 = g.bytes;
+    else w.group6 = g.bytes;
+  }
+  if (d.mcastPort !== undefined) {
+    if (!isInt(d.mcastPort, 1, 65535)) throw inputError(op, 'mcastPort', `${op}: mcastPort must be an integer from 1 to 65535, got ${String(d.mcastPort)}`);
+    w.mcastPort = d.mcastPort;
+  }
+  if (d.mcastTtl !== undefined) {
+    if (!isInt(d.mcastTtl, 1, 255)) throw inputError(op, 'mcastTtl', `${op}: mcastTtl must be an integer from 1 to 255, got ${String(d.mcastTtl)}`);
+    w.mcastTtl = d.mcastTtl;
+  }
+  return w;
+}
+
+export function checkTimeouts(op: string, t: Partial<Record<'tcp' | 'tcpFin' | 'udp', number>>): void {
+  if (t === null || typeof t !== 'object') throw inputError(op, 'timeouts', `${op}: timeouts are required`);
+  for (const f of ['tcp', 'tcpFin', 'udp'] as const) {
+    const v = t[f];
+    if (v !== undefined && !isInt(v, 0, 0x7fffffff)) throw inputError(op, f, `${op}: ${f} timeout must be a whole number of seconds from 0 to 2147483647, got ${String(v)}`);
+  }
+}

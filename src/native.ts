@@ -1,0 +1,61 @@
+/**
+ * The native netlink transport (native/netlink_socket.cc), typed once here.
+ * This is the only module that loads the addon, and it does so lazily: the
+ * codec and the types can be imported without a compiled binary.
+ */
+import { createRequire } from 'node:module';
+
+/** Called with the datagrams the kernel sent, concatenated and 4-byte aligned. */
+export type OnData = (error: NativeError | null, data: Buffer | null) => void;
+
+/** Raw facts about a failed system call; errors.ts turns them into IpvsError. */
+export interface NativeError extends Error {
+  errno: number;
+  syscall: string;
+}
+
+/** One netlink socket, non-blocking, polled by libuv on the main thread. */
+export interface NativeSocket {
+  /** Sends one buffer (one or many netlink messages); returns bytes sent. */
+  send(buffer: Uint8Array): number;
+  /** Keep the process alive while replies are awaited. */
+  ref(): void;
+  /** Let the process exit while the socket is idle. */
+  unref(): void;
+  close(): void;
+  /** The netlink port id the kernel assigned. */
+  readonly portId: number;
+}
+
+export interface NativeBinding {
+  NetlinkSocket: new (
+    protocol: number,
+    netnsPath: string | null,
+    rcvbuf: number,
+    sndbuf: number,
+    onData: OnData,
+  ) => NativeSocket;
+}
+
+let loaded: NativeBinding | undefined;
+
+/**
+ * Loads the addon. `path` overrides the lookup (for bundled setups), as does
+ * the IPVS_NATIVE_BINDING environment variable.
+ */
+export function loadNative(path?: string): NativeBinding {
+  const override = path ?? process.env.IPVS_NATIVE_BINDING;
+  const require = createRequire(import.meta.url);
+  if (override) return require(override) as NativeBinding;
+  if (!loaded) {
+    const bindings = require('bindings') as (opts: { bindings: string; module_root?: string }) => unknown;
+    loaded = bindings({ bindings: 'ipvs_netlink', module_root: findRoot(require) }) as NativeBinding;
+  }
+  return loaded;
+}
+
+function findRoot(require: NodeRequire): string {
+  // The package root holds binding.gyp; bindings() searches below it.
+  const pkg = require.resolve('../package.json');
+  return pkg.slice(0, -'/package.json'.length);
+}
