@@ -14,6 +14,8 @@ export interface Subject {
   scheduler?: string;
   pe?: string;
   daemon?: string;
+  /** The real server's family differs from the service's. */
+  mixedFamily?: boolean;
 }
 
 export const PERMISSION_TEXT = 'permission denied: programming IPVS needs CAP_NET_ADMIN (run as root)';
@@ -57,6 +59,10 @@ export function describeStatus(operation: string, s: NetlinkStatus, seq: number,
       text = `${operation}: not supported by this kernel`;
       break;
     case Errno.EINVAL:
+      if (subject.mixedFamily) {
+        text = `${operation}: ${dest} is of another address family than ${svc}; the kernel allows that only with tunnel forwarding and no sync daemon running`;
+        break;
+      }
       text = `${operation}: the kernel refused the request as invalid${subject.service ? ` (${svc}${subject.destination ? `, ${dest}` : ''})` : ''}`;
       break;
     default:

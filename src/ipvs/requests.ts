@@ -61,7 +61,7 @@ export function listDestinations(family: number, key: ServiceKeyWire, op = 'list
 export function addDestination(family: number, key: ServiceKey, dest: DestinationSpec, op = 'addDestination'): Request {
   const k = checkServiceKey(op, key);
   const d = checkDestination(op, k, dest);
-  return make(family, Cmd.NEW_DEST, op, { service: k.label, destination: d.label }, (e) => {
+  return make(family, Cmd.NEW_DEST, op, { service: k.label, destination: d.label, mixedFamily: d.af !== k.af }, (e) => {
     encodeServiceKey(e, k);
     encodeDestination(e, d);
   });
@@ -70,7 +70,7 @@ export function addDestination(family: number, key: ServiceKey, dest: Destinatio
 export function updateDestination(family: number, key: ServiceKey, dest: DestinationSpec, op = 'updateDestination'): Request {
   const k = checkServiceKey(op, key);
   const d = checkDestination(op, k, dest);
-  return make(family, Cmd.SET_DEST, op, { service: k.label, destination: d.label }, (e) => {
+  return make(family, Cmd.SET_DEST, op, { service: k.label, destination: d.label, mixedFamily: d.af !== k.af }, (e) => {
     encodeServiceKey(e, k);
     encodeDestination(e, d);
   });
