@@ -1,0 +1,170 @@
+/**
+ * -R: read rules from stdin (ipvsadm -S output, ours, or any ipvsadm command
+ * lines), check every line first, then apply them in pipelined batches.
+ *
+ * Differences from ipvsadm, on purpose: a bad line stops everything before
+ * anything is applied (ipvsadm applies the lines above it), every rejected
+ * line is reported with its number and text, the exit status is 255 when
+ * any line failed (ipvsadm reports only the last line's outcome), and '#'
+ * starts a comment (ipvsadm aborts on it).
+ */
+import type { Ipvs } from '../client.js';
+import type { BatchResult } from '../batch.js';
+import { CliExit, OPT, parseCommand, tryHelp, type Command } from './command.js';
+import { describeError } from './errors.js';
+import { applyChange, destKey, destSpec, listing, openIpvs, serviceKey, serviceSpec, type Io } from './run.js';
+
+export interface RestoreLine {
+  /** 1-based line number. */
+  line: number;
+  text: string;
+  command: Command;
+}
+
+/** config_stream_read's tokens of one line: white space separated, "ipvsadm" dropped, '#' to the end ignored. */
+export function tokenize(line: string): string[] {
+  const out: string[] = [];
+  for (const tok of line.split(/[ \t\r\n]+/)) {
+    if (tok === '') continue;
+    if (tok.startsWith('#')) break;
+    if (tok !== 'ipvsadm') out.push(tok);
+  }
+  return out;
+}
+
+/** Parses all of the input; throws CliExit listing every bad line (nothing applied then). */
+export async function parseRestore(input: string, prog: string): Promise<RestoreLine[]> {
+  const lines = input.split('\n');
+  const out: RestoreLine[] = [];
+  const bad: string[] = [];
+  let status = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i]!.replace(/\r$/, '');
+    const tokens = tokenize(text);
+    if (tokens.length === 0) continue;
+    try {
+      const command = await parseCommand(tokens, { prog, restoring: true });
+      if (command.cmd === 'restore' || command.cmd === 'help' || command.cmd === 'version') throw tryHelp(prog);
+      out.push({ line: i + 1, text: text.trim(), command });
+    } catch (e) {
+      if (!(e instanceof CliExit)) throw e;
+      if (status === 0) status = e.status;
+      bad.push(`${prog}: line ${i + 1}: ${e.text.trimEnd().replace(/\n+/g, ' ')}: ${text.trim()}\n`);
+    }
+  }
+  if (bad.length) throw new CliExit(status, `${bad.join('')}${prog}: nothing was applied (${bad.length} bad line${bad.length > 1 ? 's' : ''})\n`);
+  return out;
+}
+
+const BATCHABLE = new Set(['flush', 'add-service', 'edit-service', 'delete-service', 'zero', 'add-server', 'edit-server', 'delete-server', 'set']);
+
+/**
+ * Applies parsed lines: runs of changes go in one batch each; listings and
+ * daemon commands run in their place between batches. Returns the exit status.
+ */
+export async function applyRestore(ipvs: Ipvs, lines: RestoreLine[], io: Io, prog: string): Promise<number> {
+  let failed = 0;
+  let i = 0;
+  while (i < lines.length) {
+    const start = i;
+    const b = ipvs.batch();
+    while (i < lines.length && BATCHABLE.has(lines[i]!.command.cmd)) {
+      const c = lines[i]!.command;
+      queue(b, c);
+      i++;
+    }
+    if (i > start) {
+      const results: BatchResult[] = await b.run();
+      results.forEach((r, k) => {
+        if (!r.ok) {
+          failed++;
+          const l = lines[start + k]!;
+          const why = 'error' in r ? describeError(l.command.cmd, r.error) : 'not sent';
+          io.err(`${why}\n${prog}: line ${l.line} failed: ${l.text}\n`);
+        }
+      });
+      continue;
+    }
+    const l = lines[i++]!;
+    const c = l.command;
+    if (c.cmd === 'list' || c.cmd === 'save') {
+      try {
+        io.out(await listing(ipvs, c));
+      } catch (e) {
+        if (!(e instanceof CliExit)) throw e;
+        io.err(e.text);
+        failed++;
+      }
+    } else {
+      try {
+        await applyChange(ipvs, c);
+      } catch (e) {
+        failed++;
+        io.err(`${describeError(c.cmd, e)}\n${prog}: line ${l.line} failed: ${l.text}\n`);
+      }
+    }
+  }
+  if (failed) io.err(`${prog}: ${failed} of ${lines.length} line${lines.length > 1 ? 's' : ''} failed; the others were applied\n`);
+  return failed ? 255 : 0;
+}
+
+function queue(b: ReturnType<Ipvs['batch']>, c: Command): void {
+  switch (c.cmd) {
+    case 'flush':
+      b.flush();
+      break;
+    case 'add-service':
+      b.addService(serviceSpec(c.svc));
+      break;
+    case 'edit-service':
+      b.updateService(serviceSpec(c.svc));
+      break;
+    case 'delete-service':
+      b.deleteService(serviceKey(c.svc));
+      break;
+    case 'zero':
+      b.zero(c.options.has(OPT.service) && (c.svc.fwmark || c.svc.port || c.svc.addr.some((x) => x)) ? serviceKey(c.svc) : undefined);
+      break;
+    case 'add-server':
+      b.addDestination(serviceKey(c.svc), destSpec(c.dest));
+      break;
+    case 'edit-server':
+      b.updateDestination(serviceKey(c.svc), destSpec(c.dest));
+      break;
+    case 'delete-server':
+      b.deleteDestination(serviceKey(c.svc), destKey(c.dest));
+      break;
+    case 'set':
+      b.setTimeouts(c.timeouts);
+      break;
+  }
+}
+
+/** The whole of -R: read stdin, check, open, apply. */
+export async function restore(c: Command, io: Io, prog: string, readInput: () => string): Promise<number> {
+  let lines: RestoreLine[];
+  try {
+    lines = await parseRestore(readInput(), prog);
+  } catch (e) {
+    if (e instanceof CliExit) {
+      io.err(e.text);
+      return e.status;
+    }
+    throw e;
+  }
+  let ipvs: Ipvs;
+  try {
+    ipvs = await openIpvs(c.netns);
+  } catch (e) {
+    if (e instanceof CliExit) {
+      io.err(e.text);
+      return e.status;
+    }
+    throw e;
+  }
+  try {
+    return await applyRestore(ipvs, lines, io, prog);
+  } finally {
+    ipvs.close();
+  }
+}
