@@ -5,6 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 import { Ipvs, type OpenOptions } from '../../src/index.js';
 
 export interface TestNetns {
@@ -50,4 +51,22 @@ export function createNetns(prefix = 'ipvs-test'): TestNetns {
       execFileSync('ip', ['netns', 'del', name]);
     },
   };
+}
+
+/**
+ * The usual setup of a kernel test file: a namespace of its own and a
+ * handle in it, made before the first test and removed after the last.
+ * Read `ctx.ns` and `ctx.ipvs` inside tests and hooks.
+ */
+export function useNetns(prefix: string): { readonly ns: TestNetns; readonly ipvs: Ipvs } {
+  const ctx = {} as { ns: TestNetns; ipvs: Ipvs };
+  beforeAll(async () => {
+    ctx.ns = createNetns(prefix);
+    ctx.ipvs = await ctx.ns.open();
+  });
+  afterAll(() => {
+    ctx.ipvs?.close();
+    ctx.ns?.remove();
+  });
+  return ctx;
 }

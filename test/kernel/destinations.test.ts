@@ -2,38 +2,29 @@
  * Real servers on the real kernel: every forwarding mode and tunnel type,
  * weights and thresholds, mixed families, updates and deletes.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Forwarding, Ipvs } from '../../src/index.js';
-import { createNetns, type TestNetns } from '../helpers/netns.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Forwarding } from '../../src/index.js';
+import { useNetns } from '../helpers/netns.js';
 
-let ns: TestNetns;
-let ipvs: Ipvs;
 const svc = { protocol: 'tcp', address: '10.0.0.1', port: 80 } as const;
 const svc6 = { protocol: 'udp', address: '2001:db8::1', port: 53 } as const;
 
-beforeAll(async () => {
-  ns = createNetns('dest');
-  ipvs = await ns.open();
-});
-afterAll(() => {
-  ipvs?.close();
-  ns?.remove();
-});
+const t = useNetns('dest');
 beforeEach(async () => {
-  await ipvs.flush();
-  await ipvs.addService({ ...svc, scheduler: 'wrr' });
-  await ipvs.addService({ ...svc6, scheduler: 'rr' });
+  await t.ipvs.flush();
+  await t.ipvs.addService({ ...svc, scheduler: 'wrr' });
+  await t.ipvs.addService({ ...svc6, scheduler: 'rr' });
 });
 
-const saved = () => ns.exec('ipvsadm', ['-Sn']).trim().split('\n').filter((l) => l.startsWith('-a')).sort();
+const saved = () => t.ns.exec('ipvsadm', ['-Sn']).trim().split('\n').filter((l) => l.startsWith('-a')).sort();
 
 describe('forwarding', () => {
   it('adds real servers with every forwarding mode and reads each back', async () => {
     const modes: Forwarding[] = ['masq', 'route', 'tunnel', 'local', 'bypass'];
     for (const [i, forwarding] of modes.entries()) {
-      await ipvs.addDestination(svc, { address: `10.1.0.${i + 1}`, port: 8080, forwarding });
+      await t.ipvs.addDestination(svc, { address: `10.1.0.${i + 1}`, port: 8080, forwarding });
     }
-    const got = await ipvs.listDestinations(svc);
+    const got = await t.ipvs.listDestinations(svc);
     expect(got.map((d) => [d.address, d.forwarding]).sort()).toEqual(modes.map((m, i) => [`10.1.0.${i + 1}`, m]).sort());
     // ipvsadm names the three modes it knows.
     const lines = saved();
@@ -43,20 +34,20 @@ describe('forwarding', () => {
   });
 
   it('defaults like ipvsadm: route, weight 1, the service port', async () => {
-    await ipvs.addDestination(svc, { address: '10.1.0.9' });
-    expect(await ipvs.listDestinations(svc)).toEqual([
+    await t.ipvs.addDestination(svc, { address: '10.1.0.9' });
+    expect(await t.ipvs.listDestinations(svc)).toEqual([
       expect.objectContaining({ address: '10.1.0.9', port: 80, forwarding: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 }),
     ]);
   });
 
   it('sets ipip, gue and gre tunnels with their ports and checksum modes', async () => {
-    await ipvs.addDestination(svc, { address: '10.1.0.1', forwarding: 'tunnel', tunnel: { type: 'ipip' } });
-    await ipvs.addDestination(svc, { address: '10.1.0.2', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080 } });
-    await ipvs.addDestination(svc, { address: '10.1.0.3', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6081, checksum: 'csum' } });
-    await ipvs.addDestination(svc, { address: '10.1.0.4', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6082, checksum: 'remcsum' } });
-    await ipvs.addDestination(svc, { address: '10.1.0.5', forwarding: 'tunnel', tunnel: { type: 'gre' } });
-    await ipvs.addDestination(svc, { address: '10.1.0.6', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } });
-    const byAddr = new Map((await ipvs.listDestinations(svc)).map((d) => [d.address, d.tunnel]));
+    await t.ipvs.addDestination(svc, { address: '10.1.0.1', forwarding: 'tunnel', tunnel: { type: 'ipip' } });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.2', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080 } });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.3', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6081, checksum: 'csum' } });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.4', forwarding: 'tunnel', tunnel: { type: 'gue', port: 6082, checksum: 'remcsum' } });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.5', forwarding: 'tunnel', tunnel: { type: 'gre' } });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.6', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } });
+    const byAddr = new Map((await t.ipvs.listDestinations(svc)).map((d) => [d.address, d.tunnel]));
     expect(byAddr.get('10.1.0.1')).toEqual({ type: 'ipip', port: 0, checksum: 'none' });
     expect(byAddr.get('10.1.0.2')).toEqual({ type: 'gue', port: 6080, checksum: 'none' });
     expect(byAddr.get('10.1.0.3')).toEqual({ type: 'gue', port: 6081, checksum: 'csum' });
@@ -70,18 +61,18 @@ describe('forwarding', () => {
   });
 
   it('allows an IPv6 real server behind an IPv4 service only with tunnel forwarding', async () => {
-    await ipvs.addDestination(svc, { address: '2001:db8::7', forwarding: 'tunnel' });
-    expect(await ipvs.listDestinations(svc)).toEqual([expect.objectContaining({ family: 'inet6', address: '2001:db8::7', forwarding: 'tunnel' })]);
-    const err = await ipvs.addDestination(svc, { address: '2001:db8::8', forwarding: 'masq' }).catch((e) => e);
+    await t.ipvs.addDestination(svc, { address: '2001:db8::7', forwarding: 'tunnel' });
+    expect(await t.ipvs.listDestinations(svc)).toEqual([expect.objectContaining({ family: 'inet6', address: '2001:db8::7', forwarding: 'tunnel' })]);
+    const err = await t.ipvs.addDestination(svc, { address: '2001:db8::8', forwarding: 'masq' }).catch((e) => e);
     expect(err).toMatchObject({ code: 'EINVAL', kind: 'kernel' });
     expect(err.message).toContain('tunnel forwarding');
-    expect((await ipvs.listDestinations(svc)).length).toBe(1);
+    expect((await t.ipvs.listDestinations(svc)).length).toBe(1);
   });
 
   it('handles IPv6 services with IPv6 real servers', async () => {
-    await ipvs.addDestination(svc6, { address: '2001:db8::10', forwarding: 'masq', weight: 3 });
-    await ipvs.addDestination(svc6, { address: '2001:db8::11', port: 5353, forwarding: 'route' });
-    const got = await ipvs.listDestinations(svc6);
+    await t.ipvs.addDestination(svc6, { address: '2001:db8::10', forwarding: 'masq', weight: 3 });
+    await t.ipvs.addDestination(svc6, { address: '2001:db8::11', port: 5353, forwarding: 'route' });
+    const got = await t.ipvs.listDestinations(svc6);
     expect(got.map((d) => [d.family, d.address, d.port, d.forwarding, d.weight]).sort()).toEqual([
       ['inet6', '2001:db8::10', 53, 'masq', 3],
       ['inet6', '2001:db8::11', 5353, 'route', 1],
@@ -89,59 +80,59 @@ describe('forwarding', () => {
   });
 
   it('adds real servers to a firewall-mark service', async () => {
-    await ipvs.addService({ fwmark: 9, scheduler: 'rr' });
-    await ipvs.addDestination({ fwmark: 9 }, { address: '10.1.0.1', forwarding: 'masq' });
-    await ipvs.addDestination({ fwmark: 9 }, { address: '10.1.0.2', port: 8080, forwarding: 'route' });
-    const got = await ipvs.listDestinations({ fwmark: 9 });
+    await t.ipvs.addService({ fwmark: 9, scheduler: 'rr' });
+    await t.ipvs.addDestination({ fwmark: 9 }, { address: '10.1.0.1', forwarding: 'masq' });
+    await t.ipvs.addDestination({ fwmark: 9 }, { address: '10.1.0.2', port: 8080, forwarding: 'route' });
+    const got = await t.ipvs.listDestinations({ fwmark: 9 });
     expect(got.map((d) => [d.address, d.port]).sort()).toEqual([['10.1.0.1', 0], ['10.1.0.2', 8080]]);
   });
 });
 
 describe('weights and thresholds', () => {
   it('stores weight and thresholds, and updates them', async () => {
-    await ipvs.addDestination(svc, { address: '10.1.0.2', port: 8080, forwarding: 'masq', weight: 2, upperThreshold: 500, lowerThreshold: 100 });
-    expect((await ipvs.listDestinations(svc))[0]).toMatchObject({ weight: 2, upperThreshold: 500, lowerThreshold: 100 });
-    await ipvs.updateDestination(svc, { address: '10.1.0.2', port: 8080, forwarding: 'masq', weight: 0 });
-    expect((await ipvs.listDestinations(svc))[0]).toMatchObject({ weight: 0, upperThreshold: 500, lowerThreshold: 100, forwarding: 'masq' });
-    await ipvs.updateDestination(svc, { address: '10.1.0.2', port: 8080, upperThreshold: 0, lowerThreshold: 0 });
-    expect((await ipvs.listDestinations(svc))[0]).toMatchObject({ weight: 0, upperThreshold: 0, lowerThreshold: 0 });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.2', port: 8080, forwarding: 'masq', weight: 2, upperThreshold: 500, lowerThreshold: 100 });
+    expect((await t.ipvs.listDestinations(svc))[0]).toMatchObject({ weight: 2, upperThreshold: 500, lowerThreshold: 100 });
+    await t.ipvs.updateDestination(svc, { address: '10.1.0.2', port: 8080, forwarding: 'masq', weight: 0 });
+    expect((await t.ipvs.listDestinations(svc))[0]).toMatchObject({ weight: 0, upperThreshold: 500, lowerThreshold: 100, forwarding: 'masq' });
+    await t.ipvs.updateDestination(svc, { address: '10.1.0.2', port: 8080, upperThreshold: 0, lowerThreshold: 0 });
+    expect((await t.ipvs.listDestinations(svc))[0]).toMatchObject({ weight: 0, upperThreshold: 0, lowerThreshold: 0 });
     expect(saved()).toEqual(['-a -t 10.0.0.1:80 -r 10.1.0.2:8080 -m -w 0']);
   });
 
   it('accepts the largest weight the kernel takes', async () => {
-    await ipvs.addDestination(svc, { address: '10.1.0.3', weight: 2147483647 });
-    expect((await ipvs.listDestinations(svc))[0]?.weight).toBe(2147483647);
+    await t.ipvs.addDestination(svc, { address: '10.1.0.3', weight: 2147483647 });
+    expect((await t.ipvs.listDestinations(svc))[0]?.weight).toBe(2147483647);
   });
 
   it('updates forwarding and tunnel settings of an existing real server', async () => {
-    await ipvs.addDestination(svc, { address: '10.1.0.4', forwarding: 'masq' });
-    await ipvs.updateDestination(svc, { address: '10.1.0.4', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } });
-    expect((await ipvs.listDestinations(svc))[0]).toMatchObject({ forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.4', forwarding: 'masq' });
+    await t.ipvs.updateDestination(svc, { address: '10.1.0.4', forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } });
+    expect((await t.ipvs.listDestinations(svc))[0]).toMatchObject({ forwarding: 'tunnel', tunnel: { type: 'gre', checksum: 'csum' } });
   });
 });
 
 describe('listing and deleting', () => {
   it('tells a missing service (ESRCH) apart from one with no real servers ([])', async () => {
-    expect(await ipvs.listDestinations(svc)).toEqual([]);
-    const err = await ipvs.listDestinations({ protocol: 'tcp', address: '10.0.0.99', port: 80 }).catch((e) => e);
+    expect(await t.ipvs.listDestinations(svc)).toEqual([]);
+    const err = await t.ipvs.listDestinations({ protocol: 'tcp', address: '10.0.0.99', port: 80 }).catch((e) => e);
     expect(err).toMatchObject({ code: 'ESRCH', operation: 'listDestinations' });
   });
 
   it('deletes one real server and leaves the others', async () => {
-    await ipvs.addDestination(svc, { address: '10.1.0.1', forwarding: 'masq' });
-    await ipvs.addDestination(svc, { address: '10.1.0.2', forwarding: 'masq' });
-    await ipvs.deleteDestination(svc, { address: '10.1.0.1' });
-    expect((await ipvs.listDestinations(svc)).map((d) => d.address)).toEqual(['10.1.0.2']);
-    const err = await ipvs.deleteDestination(svc, { address: '10.1.0.1' }).catch((e) => e);
+    await t.ipvs.addDestination(svc, { address: '10.1.0.1', forwarding: 'masq' });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.2', forwarding: 'masq' });
+    await t.ipvs.deleteDestination(svc, { address: '10.1.0.1' });
+    expect((await t.ipvs.listDestinations(svc)).map((d) => d.address)).toEqual(['10.1.0.2']);
+    const err = await t.ipvs.deleteDestination(svc, { address: '10.1.0.1' }).catch((e) => e);
     expect(err).toMatchObject({ code: 'ENOENT', kind: 'kernel' });
     expect(err.message).toBe('real server 10.1.0.1:80 does not exist in virtual service TCP 10.0.0.1:80');
   });
 
   it('lists every service with its real servers in one call', async () => {
-    await ipvs.addDestination(svc, { address: '10.1.0.1', forwarding: 'masq' });
-    await ipvs.addDestination(svc, { address: '10.1.0.2', forwarding: 'masq' });
-    await ipvs.addDestination(svc6, { address: '2001:db8::10', forwarding: 'masq' });
-    const all = await ipvs.listServices({ withDestinations: true });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.1', forwarding: 'masq' });
+    await t.ipvs.addDestination(svc, { address: '10.1.0.2', forwarding: 'masq' });
+    await t.ipvs.addDestination(svc6, { address: '2001:db8::10', forwarding: 'masq' });
+    const all = await t.ipvs.listServices({ withDestinations: true });
     const counts = Object.fromEntries(all.map((s) => [s.address, s.destinations?.map((d) => d.address).sort()]));
     expect(counts).toEqual({ '10.0.0.1': ['10.1.0.1', '10.1.0.2'], '2001:db8::1': ['2001:db8::10'] });
   });
