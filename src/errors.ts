@@ -2,6 +2,7 @@
  * The one error family of the library. Every failure a caller can see is an
  * IpvsError; `kind` says where it came from and `code` says what it was.
  */
+import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 
 /**
@@ -41,11 +42,13 @@ export class IpvsError extends Error {
   readonly code: string;
   readonly errno: number;
   readonly operation: string;
-  readonly field?: string;
-  readonly kernelMessage?: string;
-  readonly kernelOffset?: number;
-  readonly seq?: number;
-  readonly syscall?: string;
+  // `declare`: no own property unless the constructor sets one, so errors
+  // print only the details they have.
+  declare readonly field?: string;
+  declare readonly kernelMessage?: string;
+  declare readonly kernelOffset?: number;
+  declare readonly seq?: number;
+  declare readonly syscall?: string;
 
   constructor(message: string, details: IpvsErrorDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -79,12 +82,24 @@ export const Errno = {
   EPROTO: 71,
 } as const;
 
+// Linux errno names by number: Node's table, where 95 is the kernel's
+// EOPNOTSUPP (libuv calls it ENOTSUP) and 11 stays EAGAIN.
+const ERRNO_NAMES = new Map<number, string>([[95, 'EOPNOTSUPP']]);
+for (const [name, n] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(n)) ERRNO_NAMES.set(n, name);
+
+/** The errno's name, e.g. 17 -> 'EEXIST'; `E<n>` when no name is known. */
 export function errnoName(errno: number): string {
+  const n = Math.abs(errno);
+  const known = ERRNO_NAMES.get(n);
+  if (known) return known;
   try {
-    return getSystemErrorName(-Math.abs(errno));
+    // libuv knows a few that Node's table lacks; it answers "Unknown system error -n" for the rest.
+    const name = getSystemErrorName(-n);
+    if (/^E[A-Z0-9]+$/.test(name)) return name;
   } catch {
-    return `E${errno}`;
+    // n is 0 or not an integer
   }
+  return `E${n}`;
 }
 
 /** Bad input, refused before anything is sent. */

@@ -90,8 +90,13 @@ export function parseError(m: NetlinkMessage): NetlinkStatus {
   const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
   const error = view.getInt32(0, os);
   let tlvAt = 4 + NLMSG_HDRLEN;
-  if (!(m.flags & NLM_F_CAPPED)) tlvAt = 4 + align(view.getUint32(4, os));
-  return withTlvs({ errno: -error }, m.flags, p, tlvAt);
+  if (!(m.flags & NLM_F_CAPPED)) {
+    // TLVs follow the echoed request; an echo whose length does not fit leaves none to read.
+    const echoed = view.getUint32(4, os);
+    tlvAt = echoed < NLMSG_HDRLEN || echoed > p.length - 4 ? p.length : 4 + align(echoed);
+  }
+  // The kernel sends a negative errno; an ack's 0 must stay 0, not -0.
+  return withTlvs({ errno: error < 0 ? -error : error }, m.flags, p, tlvAt);
 }
 
 /** Decodes NLMSG_DONE: an s32 (negative errno when the dump failed) and TLVs. */
