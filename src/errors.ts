@@ -74,6 +74,7 @@ export const Errno = {
   EEXIST: 17,
   EINVAL: 22,
   EBUSY: 16,
+  ENODEV: 19,
   ERANGE: 34,
   EMSGSIZE: 90,
   EOPNOTSUPP: 95,

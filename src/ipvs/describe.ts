@@ -46,6 +46,9 @@ export function describeStatus(operation: string, s: NetlinkStatus, seq: number,
         text = `${what} is not available in this kernel: check the name, or load the module with modprobe`;
       } else text = `${operation}: not found`;
       break;
+    case Errno.ENODEV:
+      text = subject.daemon ? `${operation}: the ${subject.daemon} sync daemon's network interface does not exist` : `${operation}: no such network device`;
+      break;
     case Errno.EBUSY:
       text = `${operation}: the kernel is busy with another request on this socket`;
       break;
@@ -59,6 +62,10 @@ export function describeStatus(operation: string, s: NetlinkStatus, seq: number,
       text = `${operation}: not supported by this kernel`;
       break;
     case Errno.EINVAL:
+      if (subject.daemon) {
+        text = `${operation}: the kernel refused to start the ${subject.daemon} sync daemon: check that the interface exists and is up (a backup daemon joins a multicast group on it), that the multicast group is a multicast address, and that no real server has another address family than its service`;
+        break;
+      }
       if (subject.mixedFamily) {
         text = `${operation}: ${dest} is of another address family than ${svc}; the kernel allows that only with tunnel forwarding and no sync daemon running`;
         break;

@@ -113,6 +113,18 @@ describe('sync daemons', () => {
     expect(none).toMatchObject({ code: 'ESRCH', message: 'no backup sync daemon is running' });
   });
 
+  it('says when the interface does not exist', async () => {
+    for (const spec of [
+      { state: 'backup', interface: 'nosuch1', mcastGroup: '239.1.1.1' },
+      { state: 'master', interface: 'nosuch0' },
+    ] as const) {
+      const err = await t.ipvs.startDaemon(spec).catch((e) => e);
+      expect(err).toMatchObject({ code: 'ENODEV', kind: 'kernel', operation: 'startDaemon' });
+      expect(err.message).toBe(`startDaemon: the ${spec.state} sync daemon's network interface does not exist`);
+    }
+    expect(await t.ipvs.listDaemons()).toEqual([]);
+  });
+
   it('reads a daemon that ipvsadm started', async () => {
     t.ns.exec('ipvsadm', ['--start-daemon', 'master', '--mcast-interface', 'sync0', '--syncid', '12', '--mcast-port', '8999']);
     expect(await t.ipvs.listDaemons()).toEqual([expect.objectContaining({ state: 'master', interface: 'sync0', syncId: 12, mcastPort: 8999 })]);
