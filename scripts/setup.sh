@@ -5,7 +5,7 @@
 #     marks packets for the fwmark tests: the test kernel's nf_tables has no
 #     ip family), a C/C++ toolchain for the addon, and user-mode-linux
 #     unless this host can run IPVS itself.
-#  2. node_modules (npm ci) when missing or out of step with the lock file.
+#  2. node_modules (npm install) when missing or out of step with the lock file.
 #  3. The native addon (node-gyp, incremental) and the TypeScript build.
 # Prints nothing when all is well; on failure shows the failing step's output.
 set -euo pipefail
@@ -54,7 +54,10 @@ stale() {
 }
 if stale; then
   echo "setup: installing node modules" >&2
-  if [ -e package-lock.json ]; then step npm ci; else step npm install; fi
+  # npm install, not npm ci: it follows the lock file too, and npm 11's ci
+  # refuses a lock file that records only this platform's optional packages
+  # (rollup's native builds), which is what npm 11's install writes.
+  step npm install --no-audit --no-fund
 fi
 
 # --- 3. build ---------------------------------------------------------------

@@ -155,7 +155,9 @@ function conntrackTableCheck(f: Facts): Check {
   if (max === 0) return { ...base, status: 'ok', detail: `${count} entries, no limit (nf_conntrack_max 0)` };
   const fix = 'raise the limit: sysctl -w net.netfilter.nf_conntrack_max=<larger> (and net.netfilter.nf_conntrack_buckets), or shorten conntrack timeouts';
   const pct = Math.floor((count * 100) / max);
-  if (count >= max) {
+  // A full table hovers just under the limit: the kernel evicts unreplied
+  // entries to admit new ones and frees them a moment later. At 99% it is full.
+  if (count >= max || pct >= 99) {
     return { ...base, status: 'fail', fix, detail: `full: ${count} of ${max} entries; the kernel drops new connections ("nf_conntrack: table full, dropping packet")` };
   }
   if (pct >= 90) return { ...base, status: 'warn', fix, detail: `nearly full: ${count} of ${max} entries (${pct}%); when full, the kernel drops new connections` };

@@ -147,6 +147,7 @@ describe('doctor checks', () => {
     };
     expect(at(65536, 65536)).toMatchObject({ status: 'fail', data: { count: 65536, max: 65536 } });
     expect(at(65536, 65536).detail).toContain('table full, dropping packet');
+    expect(at(65000, 65536).status).toBe('fail'); // 99%: as full as a table gets
     expect(at(60000, 65536).status).toBe('warn');
     expect(at(100, 65536).status).toBe('ok');
     expect(at(100, 0).status).toBe('ok');
