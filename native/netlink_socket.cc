@@ -37,9 +37,13 @@ namespace {
 // are smaller, so one slot of this size always holds a whole datagram.
 constexpr size_t kSlotSize = 32768;
 constexpr unsigned kSlots = 64;
-// Upper bound of datagrams handed to JS per readable event, so one busy
-// socket cannot starve the event loop.
+// Bounds of the work done per readable event, so one busy socket cannot
+// stall the event loop: datagrams read, read rounds, and bytes that JS sends
+// from inside the callbacks (the kernel runs every sent message right away,
+// inside sendto, so sent bytes stand for kernel time).
 constexpr unsigned kMaxPerWake = 4096;
+constexpr unsigned kMaxRounds = 32;
+constexpr size_t kSendBudget = 32 * 1024;
 constexpr size_t kMaxSend = 16 * 1024 * 1024;
 
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall) {
@@ -125,6 +129,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
                            InstanceMethod("unref", &NetlinkSocket::Unref),
                            InstanceMethod("close", &NetlinkSocket::Close),
                            InstanceAccessor("portId", &NetlinkSocket::PortId, nullptr),
+                           InstanceAccessor("receiveBufferSize", &NetlinkSocket::ReceiveBufferSize, nullptr),
                        });
   }
 
@@ -212,6 +217,11 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     self->Drain(status);
   }
 
+  // Reads what is waiting and hands it to JS one recvmmsg round at a time.
+  // When JS sends from inside the callback (the next request of a chain,
+  // such as the next destination dump), the kernel has usually queued the
+  // answer before sendto returned, so read again at once instead of going
+  // back to the event loop; a short read with nothing sent means drained.
   void Drain(int status) {
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
@@ -219,45 +229,61 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       Deliver(env, ErrnoError(env, -status, "poll").Value(), env.Null());
       return;
     }
-    std::vector<uint8_t> out;
-    int err = 0;
     unsigned total = 0;
-    while (fd_ >= 0 && total < kMaxPerWake) {
+    sent_in_drain_ = 0;
+    for (unsigned round = 0; fd_ >= 0 && round < kMaxRounds && total < kMaxPerWake; round++) {
       for (unsigned i = 0; i < kSlots; i++) {
         memset(&msgs_[i], 0, sizeof msgs_[i]);
         msgs_[i].msg_hdr.msg_iov = &iov_[i];
         msgs_[i].msg_hdr.msg_iovlen = 1;
       }
-      int n = recvmmsg(fd_, msgs_.data(), kSlots, MSG_DONTWAIT, nullptr);
+      int n;
+      do {
+        n = recvmmsg(fd_, msgs_.data(), kSlots, MSG_DONTWAIT, nullptr);
+      } while (n < 0 && errno == EINTR);
       if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) err = errno;
-        break;
+        int err = errno;
+        if (err != EAGAIN && err != EWOULDBLOCK) Deliver(env, ErrnoError(env, err, "recvmmsg").Value(), env.Null());
+        return;
       }
-      if (n == 0) break;
+      if (n == 0) return;
+      total += static_cast<unsigned>(n);
+      size_t bytes = 0;
+      bool truncated = false;
       for (int i = 0; i < n; i++) {
-        size_t len = msgs_[i].msg_len;
         if (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) {
-          err = EMSGSIZE;
+          truncated = true;
           continue;
         }
-        const uint8_t* p = static_cast<const uint8_t*>(iov_[i].iov_base);
-        out.insert(out.end(), p, p + len);
-        out.resize((out.size() + 3) & ~static_cast<size_t>(3), 0);
+        bytes += (static_cast<size_t>(msgs_[i].msg_len) + 3) & ~static_cast<size_t>(3);
       }
-      total += static_cast<unsigned>(n);
-      if (static_cast<unsigned>(n) < kSlots) {
-        // Short read: most likely drained. One more call confirms cheaply
-        // for dumps (the kernel refills the queue as we read).
-        continue;
+      bool sent = false;
+      if (bytes > 0) {
+        // Datagrams concatenated, each padded to 4 bytes, straight into
+        // the Buffer JS receives (no intermediate copy).
+        Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, bytes);
+        if (env.IsExceptionPending() || buf.IsEmpty()) {
+          // Out of memory: report it like an exception from the callback.
+          napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+          return;
+        }
+        uint8_t* out = buf.Data();
+        size_t at = 0;
+        for (int i = 0; i < n; i++) {
+          if (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
+          size_t len = msgs_[i].msg_len;
+          size_t padded = (len + 3) & ~static_cast<size_t>(3);
+          memcpy(out + at, iov_[i].iov_base, len);
+          memset(out + at + len, 0, padded - len);
+          at += padded;
+        }
+        size_t before = sent_in_drain_;
+        if (!Deliver(env, env.Null(), buf)) return;
+        sent = sent_in_drain_ != before;
       }
-    }
-    if (!out.empty()) {
-      Napi::Value buf = Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
-      if (!Deliver(env, env.Null(), buf)) return;
-    }
-    if (err != 0 && fd_ >= 0) {
-      Deliver(env, ErrnoError(env, err, "recvmmsg").Value(), env.Null());
+      if (truncated && !Deliver(env, ErrnoError(env, EMSGSIZE, "recvmmsg").Value(), env.Null())) return;
+      if (sent_in_drain_ >= kSendBudget) return;
+      if (static_cast<unsigned>(n) < kSlots && !sent) return;
     }
   }
 
@@ -302,6 +328,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       ErrnoError(env, errno, "sendto").ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    sent_in_drain_ += static_cast<size_t>(n);
     return Napi::Number::New(env, static_cast<double>(n));
   }
 
@@ -322,6 +349,15 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
   Napi::Value PortId(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), port_id_);
+  }
+
+  // SO_RCVBUF as the kernel granted it (JS sizes its window of requests in
+  // flight by it, so error replies cannot overrun the buffer).
+  Napi::Value ReceiveBufferSize(const Napi::CallbackInfo& info) {
+    int v = 0;
+    socklen_t len = sizeof v;
+    if (fd_ < 0 || getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &v, &len) != 0) return Napi::Number::New(info.Env(), 0);
+    return Napi::Number::New(info.Env(), v);
   }
 
   void Shutdown() {
@@ -349,6 +385,8 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   std::vector<uint8_t> slots_;
   std::vector<struct iovec> iov_;
   std::vector<struct mmsghdr> msgs_;
+  // Bytes sent since the current Drain began (see kSendBudget).
+  size_t sent_in_drain_ = 0;
 };
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {

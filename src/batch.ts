@@ -2,13 +2,14 @@
  * A batch queues changes and sends them together: many messages to one
  * system call, replies read in bulk, one result per operation in order.
  */
-import { IpvsError } from './errors.js';
-import type { Request } from './netlink/connection.js';
-import type { NetlinkMessage } from './netlink/message.js';
+import { Errno, IpvsError } from './errors.js';
+import { type Request, type RequestSource, type Settle, kernelError } from './netlink/connection.js';
+import type { ByteWriter } from './netlink/attributes.js';
+import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService } from './ipvs/fast.js';
 import { mergeDestination, mergeService } from './ipvs/merge.js';
 import * as req from './ipvs/requests.js';
 import type { DestinationKey, DestinationSpec, Service, ServiceKey, ServiceSpec, Timeouts } from './ipvs/types.js';
-import { checkDestinationKey, checkServiceKey } from './ipvs/validate.js';
+import { type ServiceKeyWire, checkDestinationKey, checkServiceKey } from './ipvs/validate.js';
 import { formatAddress } from './ipvs/address.js';
 
 export interface BatchOptions {
@@ -29,7 +30,10 @@ export type BatchResult =
 /** What a batch needs of the client (kept narrow so it can be tested alone). */
 export interface BatchTarget {
   readonly familyId: number;
-  send(r: Request): Promise<NetlinkMessage[]>;
+  /** Queues requests pulled one at a time as the connection has room (see Connection.feed). */
+  feed(source: RequestSource): void;
+  /** Queues one request; `settle` is called once with its outcome. */
+  submit(r: Request, settle: Settle): void;
   listServices(opts: { withDestinations?: boolean }): Promise<Service[]>;
 }
 
@@ -96,45 +100,83 @@ export class Batch {
     return this;
   }
 
-  /** Sends everything queued; the batch is empty afterwards. Never rejects for a failed operation. */
+  /**
+   * Sends everything queued; the batch is empty afterwards. Never rejects
+   * for a failed operation: each gets its own result, in order.
+   *
+   * Requests are validated and encoded as the connection has room for them
+   * (a chunk per system call), not all up front, so a batch of any size
+   * keeps the event loop moving.
+   */
   async run(): Promise<BatchResult[]> {
     const ops = this.ops;
     this.ops = [];
+    this.lastKey = undefined;
+    if (ops.length === 0) return [];
     const current = await this.readCurrent(ops);
-    const built: Array<Request | IpvsError> = ops.map((o) => {
-      try {
-        return this.build(o, current);
-      } catch (e) {
-        if (e instanceof IpvsError) return e;
-        throw e;
-      }
+    if (this.opts.stopOnError) return this.runStopping(ops, current);
+    return new Promise((resolve) => {
+      const results = new Array<BatchResult>(ops.length);
+      let next = 0;
+      let left = ops.length;
+      const family = this.target.familyId;
+      this.target.feed({
+        // The common changes go straight into the send buffer (see fast.ts);
+        // anything else, and every refusal, through the general path.
+        write: (w) => next < ops.length && writeFast(w, family, ops[next]!) && ++next > 0,
+        next: () => (next < ops.length ? this.tryBuild(ops[next++]!, current) : undefined),
+        settle: (i, error) => {
+          results[i] = error ? { ok: false, operation: ops[i]!.op, error } : { ok: true, operation: ops[i]!.op };
+          if (--left === 0) resolve(results);
+        },
+        describe: (i, status, seq) => {
+          const r = this.tryBuild(ops[i]!, current);
+          return r instanceof IpvsError ? r : r.describe ? r.describe(status, seq) : kernelError(status, r.operation, seq);
+        },
+        operation: (i) => ops[i]!.op,
+      });
     });
-    if (this.opts.stopOnError) return this.runStopping(ops, built);
-    const pending = built.map((b) => (b instanceof IpvsError ? Promise.reject(b) : this.target.send(b)));
-    const settled = await Promise.allSettled(pending);
-    return settled.map((s, i) => result(ops[i]!.op, s.status === 'fulfilled' ? undefined : s.reason));
   }
 
-  private async runStopping(ops: Op[], built: Array<Request | IpvsError>): Promise<BatchResult[]> {
-    const out: BatchResult[] = [];
-    let failed = false;
-    for (let i = 0; i < ops.length; i++) {
-      const operation = ops[i]!.op;
-      const b = built[i]!;
-      if (failed) {
-        out.push({ ok: false, operation, skipped: true });
-        continue;
-      }
-      try {
-        if (b instanceof IpvsError) throw b;
-        await this.target.send(b);
-        out.push({ ok: true, operation });
-      } catch (e) {
-        failed = true;
-        out.push(result(operation, e));
-      }
+  /** One operation at a time, each sent only after the previous one succeeded. */
+  private runStopping(ops: Op[], current: Map<string, Service> | undefined): Promise<BatchResult[]> {
+    return new Promise((resolve) => {
+      const out = new Array<BatchResult>(ops.length);
+      const stop = (from: number) => {
+        for (let j = from; j < ops.length; j++) out[j] = { ok: false, operation: ops[j]!.op, skipped: true };
+        resolve(out);
+      };
+      // Called from the connection's reply handling: the next request then
+      // goes out in the same turn, without waiting for the event loop.
+      const step = (i: number): void => {
+        if (i === ops.length) return resolve(out);
+        const operation = ops[i]!.op;
+        const r = this.tryBuild(ops[i]!, current);
+        if (r instanceof IpvsError) {
+          out[i] = { ok: false, operation, error: r };
+          return stop(i + 1);
+        }
+        this.target.submit(r, (error) => {
+          if (error) {
+            out[i] = { ok: false, operation, error };
+            return stop(i + 1);
+          }
+          out[i] = { ok: true, operation };
+          step(i + 1);
+        });
+      };
+      step(0);
+    });
+  }
+
+  /** The request for an operation, or the error that refused it. */
+  private tryBuild(o: Op, current: Map<string, Service> | undefined): Request | IpvsError {
+    try {
+      return this.build(o, current);
+    } catch (e) {
+      if (e instanceof IpvsError) return e;
+      return new IpvsError(`${o.op}: ${(e as Error)?.message ?? String(e)}`, { kind: 'input', errno: Errno.EINVAL, operation: o.op, cause: e });
     }
-    return out;
   }
 
   /** One read of the current state when updates need it for their defaults. */
@@ -150,6 +192,23 @@ export class Batch {
     return map;
   }
 
+  /**
+   * A service key, validated once for a run of operations on the same
+   * service (batches tend to name a service, then each of its real servers).
+   */
+  private serviceKey(op: string, key: ServiceKey): ServiceKeyWire {
+    const k = key as { protocol?: unknown; address?: unknown; port?: unknown; fwmark?: unknown };
+    const last = this.lastKey;
+    if (last && key !== null && typeof key === 'object' && k.fwmark === undefined && k.address === last.address && k.port === last.port && k.protocol === last.protocol) {
+      return last.wire;
+    }
+    const wire = checkServiceKey(op, key);
+    this.lastKey = typeof k.address === 'string' && k.fwmark === undefined ? { protocol: k.protocol as string, address: k.address, port: k.port as number, wire } : undefined;
+    return wire;
+  }
+
+  private lastKey: { protocol: string; address: string; port: number; wire: ServiceKeyWire } | undefined;
+
   private build(o: Op, current: Map<string, Service> | undefined): Request {
     const f = this.target.familyId;
     switch (o.op) {
@@ -162,7 +221,7 @@ export class Batch {
       case 'deleteService':
         return req.deleteService(f, o.key);
       case 'addDestination':
-        return req.addDestination(f, o.key, o.dest);
+        return req.addDestination(f, o.key, o.dest, o.op, this.serviceKey(o.op, o.key));
       case 'updateDestination': {
         const k = checkServiceKey(o.op, o.key);
         const dk = checkDestinationKey(o.op, k, o.dest);
@@ -171,7 +230,7 @@ export class Batch {
         return req.updateDestination(f, o.key, cur ? mergeDestination(cur, o.dest) : o.dest);
       }
       case 'deleteDestination':
-        return req.deleteDestination(f, o.key, o.dest);
+        return req.deleteDestination(f, o.key, o.dest, o.op, this.serviceKey(o.op, o.key));
       case 'zero':
         return req.zero(f, o.key);
       case 'flush':
@@ -182,8 +241,25 @@ export class Batch {
   }
 }
 
-function result(operation: string, error: unknown): BatchResult {
-  if (error === undefined) return { ok: true, operation };
-  const e = error instanceof IpvsError ? error : new IpvsError(String(error), { kind: 'socket', errno: 0, operation, cause: error });
-  return { ok: false, operation, error: e };
+/** Writes an operation through the fast lane if it can (see fast.ts). */
+function writeFast(w: ByteWriter, family: number, o: Op): boolean {
+  const start = w.length;
+  try {
+    switch (o.op) {
+      case 'addService':
+        return writeAddService(w, family, o.spec);
+      case 'deleteService':
+        return writeDeleteService(w, family, o.key);
+      case 'addDestination':
+        return writeAddDestination(w, family, o.key, o.dest);
+      case 'deleteDestination':
+        return writeDeleteDestination(w, family, o.key, o.dest);
+      default:
+        return false;
+    }
+  } catch {
+    // (a getter that throws, say: the general path reports it)
+    w.length = start;
+    return false;
+  }
 }

@@ -10,7 +10,7 @@ import { formatAddress } from './ipvs/address.js';
 import { NETLINK_GENERIC } from './netlink/constants.js';
 import { Connection, type Request } from './netlink/connection.js';
 import type { NetlinkMessage } from './netlink/message.js';
-import { Batch, type BatchOptions } from './batch.js';
+import { Batch, type BatchOptions, type BatchTarget } from './batch.js';
 import { decodeDaemon, decodeDestination, decodeInfo, decodeService, decodeTimeouts } from './ipvs/codec.js';
 import { IPVS_GENL_NAME } from './ipvs/constants.js';
 import { PERMISSION_TEXT } from './ipvs/describe.js';
@@ -126,9 +126,24 @@ export class Ipvs {
     return this.conn.request(build());
   }
 
+  /**
+   * A change in one promise (no async wrapper: thousands of concurrent calls
+   * are common, and each wrapper is one more promise alive until the reply).
+   * Bad input still rejects rather than throws.
+   */
+  private change(build: () => Request): Promise<void> {
+    let r: Request;
+    try {
+      r = build();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.conn.requestVoid(r);
+  }
+
   /** Like `ipvsadm -A -t VIP:PORT -s SCHED [-p [T]] [-M MASK] [-b FLAGS] [-o] [--pe sip]`. */
-  async addService(spec: ServiceSpec): Promise<void> {
-    await this.run(() => req.addService(this.familyId, spec));
+  addService(spec: ServiceSpec): Promise<void> {
+    return this.change(() => req.addService(this.familyId, spec));
   }
 
   /**
@@ -145,8 +160,8 @@ export class Ipvs {
   }
 
   /** Like `ipvsadm -D -t VIP:PORT`. */
-  async deleteService(key: ServiceKey): Promise<void> {
-    await this.run(() => req.deleteService(this.familyId, key));
+  deleteService(key: ServiceKey): Promise<void> {
+    return this.change(() => req.deleteService(this.familyId, key));
   }
 
   /** One service, or undefined when there is none with that key. */
@@ -164,13 +179,45 @@ export class Ipvs {
   /** Every virtual service (like `ipvsadm -Ln`), optionally with its real servers. */
   async listServices(opts: ListOptions = {}): Promise<Service[]> {
     const replies = await this.run(() => req.listServices(this.familyId));
-    const services = replies.map((m) => decodeService(decodeGenl(m, 'service').attrs));
-    if (opts.withDestinations) {
-      // Queued together: the connection runs the dumps back to back.
-      const lists = await Promise.all(services.map((s) => this.dumpDestinations(s, keyOf(s))));
-      services.forEach((s, i) => (s.destinations = lists[i]));
-    }
+    const services = await decodeInSlices(replies, (m) => decodeService(decodeGenl(m, 'service').attrs));
+    if (opts.withDestinations) await this.fillDestinations(services);
     return services;
+  }
+
+  /**
+   * One destination dump per service, back to back: the kernel runs one
+   * dump at a time per socket, and the connection sends the next one from
+   * inside the reply handling of the previous one, so each costs one send
+   * and one bulk read, with no turn of the event loop in between. Dumps are
+   * made as they go out (a feed), so a long listing holds one at a time.
+   */
+  private fillDestinations(services: Service[]): Promise<void> {
+    if (services.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let next = 0;
+      let left = services.length;
+      let failed = false;
+      this.conn.feed({
+        next: () => {
+          if (failed || next >= services.length) return undefined;
+          const s = services[next++]!;
+          return req.listDestinationsOf(this.familyId, keyOf(s));
+        },
+        settle: (i, error, replies) => {
+          if (failed) return;
+          const s = services[i]!;
+          try {
+            if (error) throw error;
+            s.destinations = replies.map((m) => decodeDestination(decodeGenl(m, 'destination').attrs, s.family));
+          } catch (e) {
+            failed = true;
+            reject(e);
+            return;
+          }
+          if (--left === 0) resolve();
+        },
+      });
+    });
   }
 
   /** The real servers of a service; fails with ESRCH when the service does not exist. */
@@ -191,11 +238,14 @@ export class Ipvs {
   }
 
   /** Like `ipvsadm -a -t VIP:PORT -r RIP:PORT -m -w 2`. */
-  async addDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
+  addDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
+    if (dest && dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) return this.addTunnelDestination(service, dest);
+    return this.change(() => req.addDestination(this.familyId, service, dest));
+  }
+
+  private async addTunnelDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
     await this.run(() => req.addDestination(this.familyId, service, dest));
-    if (dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) {
-      await this.confirmTunnel('addDestination', service, dest, true);
-    }
+    await this.confirmTunnel('addDestination', service, dest, true);
   }
 
   /**
@@ -232,8 +282,8 @@ export class Ipvs {
   }
 
   /** Like `ipvsadm -d -t VIP:PORT -r RIP:PORT`. */
-  async deleteDestination(service: ServiceKey, dest: DestinationKey): Promise<void> {
-    await this.run(() => req.deleteDestination(this.familyId, service, dest));
+  deleteDestination(service: ServiceKey, dest: DestinationKey): Promise<void> {
+    return this.change(() => req.deleteDestination(this.familyId, service, dest));
   }
 
   /** Removes every virtual service (like `ipvsadm -C`). */
@@ -285,8 +335,32 @@ export class Ipvs {
 
   /** A batch of changes sent together; see Batch. */
   batch(opts: BatchOptions = {}): Batch {
-    return new Batch(this, opts);
+    const conn = this.conn;
+    this.batchTarget ??= {
+      familyId: this.familyId,
+      feed: (source) => conn.feed(source),
+      submit: (r, settle) => conn.submit(r, settle),
+      listServices: (o) => this.listServices(o),
+    };
+    return new Batch(this.batchTarget, opts);
   }
+
+  private batchTarget: BatchTarget | undefined;
+}
+
+/**
+ * Decodes many replies a slice at a time, letting the event loop run in
+ * between (tens of thousands of services take longer than a turn should).
+ */
+async function decodeInSlices<T>(replies: NetlinkMessage[], decode: (m: NetlinkMessage) => T): Promise<T[]> {
+  const SLICE = 512;
+  const out: T[] = [];
+  for (let i = 0; i < replies.length; i += SLICE) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    const end = Math.min(replies.length, i + SLICE);
+    for (let j = i; j < end; j++) out.push(decode(replies[j]!));
+  }
+  return out;
 }
 
 /** The key of a listed service. */

@@ -5,7 +5,10 @@
  */
 import { createRequire } from 'node:module';
 
-/** Called with the datagrams the kernel sent, concatenated and 4-byte aligned. */
+/**
+ * Called with the datagrams the kernel sent, concatenated and 4-byte aligned.
+ * When the callback sends, the native side reads again at once (bounded).
+ */
 export type OnData = (error: NativeError | null, data: Buffer | null) => void;
 
 /** Raw facts about a failed system call; errors.ts turns them into IpvsError. */
@@ -25,6 +28,8 @@ export interface NativeSocket {
   close(): void;
   /** The netlink port id the kernel assigned. */
   readonly portId: number;
+  /** SO_RCVBUF as granted (absent in stand-ins for tests). */
+  readonly receiveBufferSize?: number;
 }
 
 export interface NativeBinding {

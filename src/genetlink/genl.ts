@@ -4,9 +4,10 @@
  */
 import { DecodeError, Errno, IpvsError } from '../errors.js';
 import { AttributeDecoder, AttributeEncoder, ByteWriter } from '../netlink/attributes.js';
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
+import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, align } from '../netlink/constants.js';
+import { os } from '../netlink/endian.js';
 import type { Connection, Request } from '../netlink/connection.js';
-import { type NetlinkMessage, type NetlinkStatus, writeMessage } from '../netlink/message.js';
+import type { NetlinkMessage, NetlinkStatus } from '../netlink/message.js';
 
 export const GENL_HDRLEN = 4;
 /** include/uapi/linux/genetlink.h */
@@ -33,19 +34,42 @@ export function encodeGenl(
   attrs?: (e: AttributeEncoder) => void,
 ): Uint8Array {
   const w = new ByteWriter(128);
-  writeMessage(w, { type: family, flags: NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK), seq: 0, pid: 0 }, (w) => {
-    const at = w.reserve(GENL_HDRLEN);
-    w.buf[at] = cmd;
-    w.buf[at + 1] = version;
-    if (attrs) attrs(new AttributeEncoder(w));
-  });
+  writeGenl(w, family, cmd, version, dump, attrs);
   return w.bytes();
+}
+
+/** Like encodeGenl, but appends the message to `w` (the connection's send buffer). */
+export function writeGenl(
+  w: ByteWriter,
+  family: number,
+  cmd: number,
+  version: number,
+  dump: boolean,
+  attrs?: (e: AttributeEncoder) => void,
+): void {
+  const at = w.reserve(NLMSG_HDRLEN + GENL_HDRLEN);
+  const v = w.view;
+  v.setUint16(at + 4, family, os);
+  v.setUint16(at + 6, NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK), os);
+  w.buf[at + NLMSG_HDRLEN] = cmd;
+  w.buf[at + NLMSG_HDRLEN + 1] = version;
+  if (attrs) attrs(encoderFor(w));
+  // (the writer's view may have grown)
+  w.view.setUint32(at, w.length - at, os);
+  w.reserve(align(w.length) - w.length);
+}
+
+// One encoder per writer (it holds nothing else), not one per message.
+let lastEncoder: AttributeEncoder | undefined;
+function encoderFor(w: ByteWriter): AttributeEncoder {
+  if (lastEncoder?.w !== w) lastEncoder = new AttributeEncoder(w);
+  return lastEncoder;
 }
 
 /** Decodes the genl header and attributes of a reply. */
 export function decodeGenl(m: NetlinkMessage, where: string): GenlMessage {
   if (m.payload.length < GENL_HDRLEN) throw new DecodeError(`${where}: generic netlink payload of ${m.payload.length} bytes`);
-  return { cmd: m.payload[0]!, version: m.payload[1]!, attrs: new AttributeDecoder(m.payload.subarray(GENL_HDRLEN), where) };
+  return { cmd: m.payload[0]!, version: m.payload[1]!, attrs: new AttributeDecoder(m.payload, where, undefined, GENL_HDRLEN) };
 }
 
 export interface Family {

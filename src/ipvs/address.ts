@@ -13,9 +13,41 @@ export interface ParsedAddress {
 
 /** Parses an IPv4 or IPv6 literal; undefined when it is neither. */
 export function parseAddress(text: string): ParsedAddress | undefined {
+  const v4 = typeof text === 'string' && text.length <= 15 ? quickIPv4(text) : undefined;
+  if (v4) return { family: 'inet', bytes: v4 };
   if (isIPv4(text)) return { family: 'inet', bytes: parseIPv4(text) };
   if (isIPv6(text)) return { family: 'inet6', bytes: parseIPv6(text) };
   return undefined;
+}
+
+/**
+ * Dotted-quad IPv4 by hand (the common case, without regex or arrays):
+ * exactly what isIPv4 accepts, four decimal octets of 0-255 without leading
+ * zeros; undefined for anything else (which then takes the general path).
+ */
+function quickIPv4(text: string): Uint8Array | undefined {
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || part === 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return undefined; // leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  if (digits === 0 || part !== 3) return undefined;
+  out[3] = value;
+  return out;
 }
 
 function parseIPv4(text: string): Uint8Array {

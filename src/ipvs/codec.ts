@@ -36,11 +36,11 @@ export function encodeService(e: AttributeEncoder, s: ServiceWire): void {
     putServiceKey(n, s);
     n.string(SvcAttr.SCHED_NAME, s.scheduler);
     if (s.pe !== undefined) n.string(SvcAttr.PE_NAME, s.pe);
-    const flags = new Uint8Array(8);
-    const v = new DataView(flags.buffer);
-    v.setUint32(0, s.flags >>> 0, hostLE);
-    v.setUint32(4, 0xffffffff, hostLE);
-    n.bytes(SvcAttr.FLAGS, flags);
+    // struct ip_vs_flags { flags, mask }, through a scratch array (bytes() copies it;
+    // a fresh array's .buffer would cost an ArrayBuffer per service)
+    flagsView.setUint32(0, s.flags >>> 0, hostLE);
+    flagsView.setUint32(4, 0xffffffff, hostLE);
+    n.bytes(SvcAttr.FLAGS, flagsScratch);
     n.u32(SvcAttr.TIMEOUT, s.timeout);
     if (s.af === AF_INET6) n.u32(SvcAttr.NETMASK, s.netmask);
     else n.u32be(SvcAttr.NETMASK, s.netmask);
@@ -94,6 +94,8 @@ export function encodeTimeouts(e: AttributeEncoder, t: Partial<Timeouts>): void 
 }
 
 const hostLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const flagsScratch = new Uint8Array(8);
+const flagsView = new DataView(flagsScratch.buffer);
 
 // ---- decoding -------------------------------------------------------------
 
@@ -119,8 +121,18 @@ function address(a: AttributeDecoder, type: number, fam: AddressFamily): string 
 export function decodeStats(parent: AttributeDecoder, stats64: number, stats32: number): Stats {
   const s64 = parent.nested(stats64, `${parent.where} stats64`);
   if (s64) {
-    const g = (t: number): bigint => s64.u64(t) ?? 0n;
-    return statsOf(g);
+    return {
+      connections: s64.u64(StatsAttr.CONNS) ?? 0n,
+      packetsIn: s64.u64(StatsAttr.INPKTS) ?? 0n,
+      packetsOut: s64.u64(StatsAttr.OUTPKTS) ?? 0n,
+      bytesIn: s64.u64(StatsAttr.INBYTES) ?? 0n,
+      bytesOut: s64.u64(StatsAttr.OUTBYTES) ?? 0n,
+      cps: s64.u64(StatsAttr.CPS) ?? 0n,
+      packetsInPerSecond: s64.u64(StatsAttr.INPPS) ?? 0n,
+      packetsOutPerSecond: s64.u64(StatsAttr.OUTPPS) ?? 0n,
+      bytesInPerSecond: s64.u64(StatsAttr.INBPS) ?? 0n,
+      bytesOutPerSecond: s64.u64(StatsAttr.OUTBPS) ?? 0n,
+    };
   }
   const s32 = parent.nested(stats32, `${parent.where} stats`);
   if (!s32) return statsOf(() => 0n);
@@ -165,16 +177,10 @@ export function decodeService(top: AttributeDecoder): Service {
   const flags = flagsRaw ? new DataView(flagsRaw.buffer, flagsRaw.byteOffset, 4).getUint32(0, hostLE) : 0;
   const timeout = a.u32(SvcAttr.TIMEOUT) ?? 0;
   const netmaskRaw = fam === 'inet6' ? a.u32(SvcAttr.NETMASK) ?? 128 : a.u32be(SvcAttr.NETMASK) ?? 0xffffffff;
-  const svc: Service = {
-    family: fam,
-    scheduler,
-    schedulerFlags: schedulerFlagNames(scheduler, flags),
-    netmask: fam === 'inet6' ? netmaskRaw : numberToMask(netmaskRaw),
-    onePacket: (flags & SvcFlag.ONEPACKET) !== 0,
-    flags,
-    timeout,
-    stats: decodeStats(a, SvcAttr.STATS64, SvcAttr.STATS),
-  };
+  const stats = decodeStats(a, SvcAttr.STATS64, SvcAttr.STATS);
+  // Key fields first, so printed objects read naturally (built in that
+  // order: spreading a finished object to reorder it is slow).
+  const svc = { family: fam } as Service;
   const fwmark = a.u32(SvcAttr.FWMARK);
   if (fwmark !== undefined && fwmark !== 0) {
     svc.fwmark = fwmark;
@@ -186,23 +192,17 @@ export function decodeService(top: AttributeDecoder): Service {
     svc.address = address(a, SvcAttr.ADDR, fam);
     svc.port = a.need(a.u16be(SvcAttr.PORT), SvcAttr.PORT);
   }
+  svc.scheduler = scheduler;
+  svc.schedulerFlags = schedulerFlagNames(scheduler, flags);
+  svc.netmask = fam === 'inet6' ? netmaskRaw : numberToMask(netmaskRaw);
+  svc.onePacket = (flags & SvcFlag.ONEPACKET) !== 0;
+  svc.flags = flags;
+  svc.timeout = timeout;
+  svc.stats = stats;
   if (flags & SvcFlag.PERSISTENT) svc.persistent = timeout;
   const pe = a.string(SvcAttr.PE_NAME);
   if (pe) svc.pe = pe;
-  return reorder(svc);
-}
-
-/** Key fields first, so printed objects read naturally. */
-function reorder(s: Service): Service {
-  const { family: f, protocol, address: addr, port, fwmark, ...rest } = s;
-  return {
-    family: f,
-    ...(protocol !== undefined ? { protocol } : {}),
-    ...(addr !== undefined ? { address: addr } : {}),
-    ...(port !== undefined ? { port } : {}),
-    ...(fwmark !== undefined ? { fwmark } : {}),
-    ...rest,
-  };
+  return svc;
 }
 
 /** Decodes the attributes of one IPVS_CMD_ATTR_DEST nest. */

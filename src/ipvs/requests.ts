@@ -3,9 +3,14 @@
  * say how to word a refusal. The client and batches both send these, so a
  * batch does exactly what the single calls do.
  */
-import { encodeGenl } from '../genetlink/genl.js';
-import type { AttributeEncoder } from '../netlink/attributes.js';
-import type { Request } from '../netlink/connection.js';
+import type { IpvsError } from '../errors.js';
+import { writeGenl } from '../genetlink/genl.js';
+import { Arena, type Packed, copyPacked } from '../netlink/arena.js';
+import type { AttributeEncoder, ByteWriter } from '../netlink/attributes.js';
+import { type Request, kernelError } from '../netlink/connection.js';
+import { NLM_F_ACK, NLM_F_REQUEST } from '../netlink/constants.js';
+import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService, writeDumpDestinations } from './fast.js';
+import type { NetlinkStatus } from '../netlink/message.js';
 import { encodeDaemon, encodeDestination, encodeDestinationKey, encodeService, encodeServiceKey, encodeTimeouts } from './codec.js';
 import { Cmd, IPVS_GENL_VERSION } from './constants.js';
 import { type Subject, describeStatus } from './describe.js';
@@ -21,26 +26,126 @@ import {
   checkTimeouts,
 } from './validate.js';
 
+/** Commands the kernel answers with nothing but an ack (changes, not reads). */
+const REPLYLESS = new Set<number>([
+  Cmd.NEW_SERVICE, Cmd.SET_SERVICE, Cmd.DEL_SERVICE, Cmd.NEW_DEST, Cmd.SET_DEST, Cmd.DEL_DEST,
+  Cmd.NEW_DAEMON, Cmd.DEL_DAEMON, Cmd.SET_CONFIG, Cmd.FLUSH, Cmd.ZERO,
+]);
+
+/** Where requests encode their messages (see Arena). */
+const arena = new Arena();
+const ACKED = NLM_F_REQUEST | NLM_F_ACK;
+
+/**
+ * A validated IPVS request, encoded when made (into the shared arena) so
+ * that it holds only its bytes and what error messages need.
+ */
+class IpvsRequest implements Request {
+  readonly replyless: boolean;
+  private readonly packed: Packed;
+  constructor(
+    family: number,
+    cmd: number,
+    readonly operation: string,
+    private readonly subject: Subject,
+    attrs: ((e: AttributeEncoder) => void) | undefined,
+    readonly dump: boolean,
+  ) {
+    this.replyless = !dump && REPLYLESS.has(cmd);
+    this.packed = arena.pack((w) => writeGenl(w, family, cmd, IPVS_GENL_VERSION, dump, attrs));
+  }
+  get message(): Uint8Array {
+    const p = this.packed;
+    return p.buf.subarray(p.at, p.at + p.len);
+  }
+  encode(w: ByteWriter): void {
+    copyPacked(w, this.packed);
+  }
+  describe(status: NetlinkStatus, seq: number): IpvsError {
+    return describeStatus(this.operation, status, seq, this.subject);
+  }
+}
+
+/**
+ * A change the fast lane encoded (see fast.ts): the same bytes, without
+ * building the validated objects. A refusal is worded by the general path,
+ * run then (only then) on the same input.
+ */
+class FastRequest implements Request {
+  readonly replyless: boolean;
+  constructor(
+    readonly operation: string,
+    private readonly packed: Packed,
+    /** The general path and its input (kept for wording a refusal). */
+    private readonly general: (family: number, a: never, b: never, op: string) => Request,
+    private readonly family: number,
+    private readonly a: unknown,
+    private readonly b: unknown,
+    readonly dump = false,
+  ) {
+    this.replyless = !dump;
+  }
+  get message(): Uint8Array {
+    const p = this.packed;
+    return p.buf.subarray(p.at, p.at + p.len);
+  }
+  encode(w: ByteWriter): void {
+    copyPacked(w, this.packed);
+  }
+  describe(status: NetlinkStatus, seq: number): IpvsError {
+    try {
+      const r = this.general(this.family, this.a as never, this.b as never, this.operation);
+      if (r.describe) return r.describe(status, seq);
+    } catch {
+      // (the input changed since: word it plainly)
+    }
+    return kernelError(status, this.operation, seq);
+  }
+}
+
+/** Packs a fast-lane message (with NLM_F_ACK, like every other request); undefined when the lane declines. */
+function packFast(write: (w: ByteWriter) => boolean): Packed | undefined {
+  let wrote = false;
+  const p = arena.pack((w) => {
+    wrote = write(w);
+  });
+  return wrote ? p : undefined;
+}
+
 function make(family: number, cmd: number, operation: string, subject: Subject, attrs?: (e: AttributeEncoder) => void, dump = false): Request {
-  return {
-    message: encodeGenl(family, cmd, IPVS_GENL_VERSION, dump, attrs),
-    dump,
-    operation,
-    describe: (status, seq) => describeStatus(operation, status, seq, subject),
-  };
+  return new IpvsRequest(family, cmd, operation, subject, attrs, dump);
+}
+
+/** The subject of a change to a service, for error wording. */
+function serviceSubject(s: { label: string; scheduler: string; pe?: string }): Subject {
+  const subject: Subject = { service: s.label, scheduler: s.scheduler };
+  if (s.pe) subject.pe = s.pe;
+  return subject;
 }
 
 export function addService(family: number, spec: ServiceSpec, op = 'addService'): Request {
+  const fast = packFast((w) => writeAddService(w, family, spec, ACKED));
+  if (fast) return new FastRequest(op, fast, addServiceGeneral, family, spec, undefined);
+  return addServiceGeneral(family, spec, undefined, op);
+}
+
+function addServiceGeneral(family: number, spec: ServiceSpec, _unused: unknown, op: string): Request {
   const s = checkService(op, spec);
-  return make(family, Cmd.NEW_SERVICE, op, { service: s.label, scheduler: s.scheduler, ...(s.pe ? { pe: s.pe } : {}) }, (e) => encodeService(e, s));
+  return make(family, Cmd.NEW_SERVICE, op, serviceSubject(s), (e) => encodeService(e, s));
 }
 
 export function updateService(family: number, spec: ServiceSpec, op = 'updateService'): Request {
   const s = checkService(op, spec);
-  return make(family, Cmd.SET_SERVICE, op, { service: s.label, scheduler: s.scheduler, ...(s.pe ? { pe: s.pe } : {}) }, (e) => encodeService(e, s));
+  return make(family, Cmd.SET_SERVICE, op, serviceSubject(s), (e) => encodeService(e, s));
 }
 
 export function deleteService(family: number, key: ServiceKey, op = 'deleteService'): Request {
+  const fast = packFast((w) => writeDeleteService(w, family, key, ACKED));
+  if (fast) return new FastRequest(op, fast, deleteServiceGeneral, family, key, undefined);
+  return deleteServiceGeneral(family, key, undefined, op);
+}
+
+function deleteServiceGeneral(family: number, key: ServiceKey, _unused: unknown, op: string): Request {
   const k = checkServiceKey(op, key);
   return make(family, Cmd.DEL_SERVICE, op, { service: k.label }, (e) => encodeServiceKey(e, k));
 }
@@ -54,12 +159,30 @@ export function listServices(family: number, op = 'listServices'): Request {
   return make(family, Cmd.GET_SERVICE, op, {}, undefined, true);
 }
 
+/** The destination dump of a service given as a key (listings: one per service, so the fast lane where it can). */
+export function listDestinationsOf(family: number, key: ServiceKey, op = 'listDestinations'): Request {
+  const fast = packFast((w) => writeDumpDestinations(w, family, key));
+  if (fast) return new FastRequest(op, fast, listDestinationsGeneral, family, key, undefined, true);
+  return listDestinationsGeneral(family, key, undefined, op);
+}
+
+function listDestinationsGeneral(family: number, key: ServiceKey, _unused: unknown, op: string): Request {
+  return listDestinations(family, checkServiceKey(op, key), op);
+}
+
 export function listDestinations(family: number, key: ServiceKeyWire, op = 'listDestinations'): Request {
   return make(family, Cmd.GET_DEST, op, { service: key.label }, (e) => encodeServiceKey(e, key), true);
 }
 
-export function addDestination(family: number, key: ServiceKey, dest: DestinationSpec, op = 'addDestination'): Request {
-  const k = checkServiceKey(op, key);
+/** `keyWire`: the service key already validated (a batch validates each service once). */
+export function addDestination(family: number, key: ServiceKey, dest: DestinationSpec, op = 'addDestination', keyWire?: ServiceKeyWire): Request {
+  const fast = packFast((w) => writeAddDestination(w, family, key, dest, ACKED));
+  if (fast) return new FastRequest(op, fast, addDestinationGeneral, family, key, dest);
+  return addDestinationGeneral(family, key, dest, op, keyWire);
+}
+
+function addDestinationGeneral(family: number, key: ServiceKey, dest: DestinationSpec, op: string, keyWire?: ServiceKeyWire): Request {
+  const k = keyWire ?? checkServiceKey(op, key);
   const d = checkDestination(op, k, dest);
   return make(family, Cmd.NEW_DEST, op, { service: k.label, destination: d.label, mixedFamily: d.af !== k.af }, (e) => {
     encodeServiceKey(e, k);
@@ -67,8 +190,8 @@ export function addDestination(family: number, key: ServiceKey, dest: Destinatio
   });
 }
 
-export function updateDestination(family: number, key: ServiceKey, dest: DestinationSpec, op = 'updateDestination'): Request {
-  const k = checkServiceKey(op, key);
+export function updateDestination(family: number, key: ServiceKey, dest: DestinationSpec, op = 'updateDestination', keyWire?: ServiceKeyWire): Request {
+  const k = keyWire ?? checkServiceKey(op, key);
   const d = checkDestination(op, k, dest);
   return make(family, Cmd.SET_DEST, op, { service: k.label, destination: d.label, mixedFamily: d.af !== k.af }, (e) => {
     encodeServiceKey(e, k);
@@ -76,8 +199,14 @@ export function updateDestination(family: number, key: ServiceKey, dest: Destina
   });
 }
 
-export function deleteDestination(family: number, key: ServiceKey, dest: DestinationKey, op = 'deleteDestination'): Request {
-  const k = checkServiceKey(op, key);
+export function deleteDestination(family: number, key: ServiceKey, dest: DestinationKey, op = 'deleteDestination', keyWire?: ServiceKeyWire): Request {
+  const fast = packFast((w) => writeDeleteDestination(w, family, key, dest, ACKED));
+  if (fast) return new FastRequest(op, fast, deleteDestinationGeneral, family, key, dest);
+  return deleteDestinationGeneral(family, key, dest, op, keyWire);
+}
+
+function deleteDestinationGeneral(family: number, key: ServiceKey, dest: DestinationKey, op: string, keyWire?: ServiceKeyWire): Request {
+  const k = keyWire ?? checkServiceKey(op, key);
   const d = checkDestinationKey(op, k, dest);
   return make(family, Cmd.DEL_DEST, op, { service: k.label, destination: d.label }, (e) => {
     encodeServiceKey(e, k);
@@ -101,7 +230,12 @@ export function getTimeouts(family: number, op = 'getTimeouts'): Request {
 
 export function setTimeouts(family: number, t: Partial<Timeouts>, op = 'setTimeouts'): Request {
   checkTimeouts(op, t);
-  return make(family, Cmd.SET_CONFIG, op, {}, (e) => encodeTimeouts(e, t));
+  // A copy: the message is encoded when sent, after the caller may have moved on.
+  const copy: Partial<Timeouts> = {};
+  if (t.tcp !== undefined) copy.tcp = t.tcp;
+  if (t.tcpFin !== undefined) copy.tcpFin = t.tcpFin;
+  if (t.udp !== undefined) copy.udp = t.udp;
+  return make(family, Cmd.SET_CONFIG, op, {}, (e) => encodeTimeouts(e, copy));
 }
 
 export function info(family: number, op = 'info'): Request {

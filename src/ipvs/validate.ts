@@ -4,7 +4,7 @@
  * nothing in the kernel.
  */
 import { inputError } from '../errors.js';
-import { formatAddress, maskToNumber, parseAddress, prefixToMask } from './address.js';
+import { type ParsedAddress, formatAddress, maskToNumber, parseAddress, prefixToMask } from './address.js';
 import {
   AF_INET,
   AF_INET6,
@@ -103,6 +103,10 @@ export interface DestinationWire {
   label: string;
 }
 
+/** table[key] for the table's own names only ('toString' and friends are not protocols). */
+const lookup = <T>(table: Record<string, T>, key: unknown): T | undefined =>
+  typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
+
 const isInt = (v: unknown, min: number, max: number): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
@@ -110,6 +114,16 @@ function addr16(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(16);
   out.set(bytes);
   return out;
+}
+
+const PROTOCOL_LABELS: Record<Protocol, string> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
+
+/**
+ * How an address is printed. Dotted quads are only accepted in their
+ * canonical form, so the input is the text (saves formatting it per call).
+ */
+function addressText(input: string, parsed: ParsedAddress): string {
+  return parsed.family === 'inet' ? input : formatAddress(parsed.family, parsed.bytes);
 }
 
 export function hostPort(family: AddressFamily, address: string, port: number): string {
@@ -125,21 +139,21 @@ export function checkServiceKey(op: string, key: ServiceKey): ServiceKeyWire {
     return { af: familyNumber(family), family, fwmark: key.fwmark, label: `FWM ${key.fwmark}` };
   }
   const k = key as { protocol?: unknown; address?: unknown; port?: unknown };
-  if (typeof k.protocol !== 'string' || !(k.protocol in PROTOCOLS)) {
+  const protocol = lookup(PROTOCOLS, k.protocol);
+  if (protocol === undefined) {
     throw inputError(op, 'protocol', `${op}: protocol must be 'tcp', 'udp' or 'sctp', got ${String(k.protocol)}`);
   }
   const parsed = typeof k.address === 'string' ? parseAddress(k.address) : undefined;
   if (!parsed) throw inputError(op, 'address', `${op}: address ${JSON.stringify(k.address)} is not an IPv4 or IPv6 address`);
   if (!isInt(k.port, 0, 65535)) throw inputError(op, 'port', `${op}: port must be an integer from 0 to 65535, got ${String(k.port)}`);
-  const protocol = PROTOCOLS[k.protocol as Protocol];
-  const text = formatAddress(parsed.family, parsed.bytes);
+  const text = addressText(k.address as string, parsed);
   return {
     af: familyNumber(parsed.family),
     family: parsed.family,
     protocol,
     addr: addr16(parsed.bytes),
     port: k.port,
-    label: `${k.protocol.toUpperCase()} ${hostPort(parsed.family, text, k.port)}`,
+    label: `${PROTOCOL_LABELS[k.protocol as Protocol]} ${hostPort(parsed.family, text, k.port)}`,
   };
 }
 
@@ -163,12 +177,16 @@ export function checkService(op: string, spec: ServiceKey & ServiceOptions): Ser
   if (spec.onePacket !== undefined && typeof spec.onePacket !== 'boolean') throw inputError(op, 'onePacket', `${op}: onePacket must be a boolean`);
   if (spec.onePacket) flags |= SvcFlag.ONEPACKET;
   for (const f of spec.schedulerFlags ?? []) {
-    const bit = SCHED_FLAGS[f as SchedulerFlag];
+    const bit = lookup(SCHED_FLAGS, f);
     if (bit === undefined) throw inputError(op, 'schedulerFlags', `${op}: unknown scheduler flag ${JSON.stringify(f)} (known: ${Object.keys(SCHED_FLAGS).join(', ')})`);
     flags |= bit;
   }
   const netmask = checkNetmask(op, key.family, spec.netmask);
-  const wire: ServiceWire = { ...key, scheduler, flags, timeout, netmask };
+  // (fields spelled out: an object spread with extra fields is a slow path in V8)
+  const wire: ServiceWire =
+    key.fwmark !== undefined
+      ? { af: key.af, family: key.family, fwmark: key.fwmark, label: key.label, scheduler, flags, timeout, netmask }
+      : { af: key.af, family: key.family, protocol: key.protocol!, addr: key.addr!, port: key.port!, label: key.label, scheduler, flags, timeout, netmask };
   if (spec.pe !== undefined) {
     if (typeof spec.pe !== 'string' || !/^[A-Za-z0-9_-]*$/.test(spec.pe) || spec.pe.length >= PENAME_MAXLEN) {
       throw inputError(op, 'pe', `${op}: pe must be a persistence engine name such as 'sip', got ${JSON.stringify(spec.pe)}`);
@@ -200,14 +218,14 @@ export function checkDestinationKey(op: string, service: ServiceKeyWire, dest: D
   if (!parsed) throw inputError(op, 'address', `${op}: real server address ${JSON.stringify(dest.address)} is not an IPv4 or IPv6 address`);
   const port = dest.port ?? service.port ?? 0;
   if (!isInt(port, 0, 65535)) throw inputError(op, 'port', `${op}: real server port must be an integer from 0 to 65535, got ${String(dest.port)}`);
-  const text = formatAddress(parsed.family, parsed.bytes);
+  const text = addressText(dest.address, parsed);
   return { af: familyNumber(parsed.family), family: parsed.family, addr: addr16(parsed.bytes), port, label: hostPort(parsed.family, text, port) };
 }
 
 export function checkDestination(op: string, service: ServiceKeyWire, dest: DestinationSpec): DestinationWire {
   const key = checkDestinationKey(op, service, dest);
   const forwarding = dest.forwarding ?? 'route';
-  const fwd = FORWARDING[forwarding as Forwarding];
+  const fwd = lookup(FORWARDING, forwarding);
   if (fwd === undefined) throw inputError(op, 'forwarding', `${op}: forwarding must be one of ${Object.keys(FORWARDING).join(', ')}, got ${JSON.stringify(forwarding)}`);
   const weight = dest.weight ?? 1;
   if (!isInt(weight, 0, 0x7fffffff)) throw inputError(op, 'weight', `${op}: weight must be an integer from 0 to 2147483647, got ${String(dest.weight)}`);
@@ -216,13 +234,13 @@ export function checkDestination(op: string, service: ServiceKeyWire, dest: Dest
   if (!isInt(upper, 0, 0xffffffff)) throw inputError(op, 'upperThreshold', `${op}: upperThreshold must be an integer from 0 to 4294967295, got ${String(upper)}`);
   if (!isInt(lower, 0, 0xffffffff)) throw inputError(op, 'lowerThreshold', `${op}: lowerThreshold must be an integer from 0 to 4294967295, got ${String(lower)}`);
   if (lower > upper) throw inputError(op, 'lowerThreshold', `${op}: lowerThreshold (${lower}) is above upperThreshold (${upper})`);
-  const wire: DestinationWire = { ...key, fwd, weight, upper, lower };
+  const wire: DestinationWire = { af: key.af, family: key.family, addr: key.addr, port: key.port, label: key.label, fwd, weight, upper, lower };
   if (dest.tunnel !== undefined) {
     const t = dest.tunnel;
     if (forwarding !== 'tunnel') throw inputError(op, 'tunnel', `${op}: tunnel settings need forwarding 'tunnel'`);
-    const type = TUNNEL_TYPES[t?.type as TunnelKind];
+    const type = lookup(TUNNEL_TYPES, t?.type);
     if (type === undefined) throw inputError(op, 'tunnel.type', `${op}: tunnel type must be 'ipip', 'gue' or 'gre', got ${JSON.stringify(t?.type)}`);
-    const checksum = TUNNEL_CHECKSUMS[(t.checksum ?? 'none') as TunnelChecksum];
+    const checksum = lookup(TUNNEL_CHECKSUMS, t.checksum ?? 'none');
     if (checksum === undefined) throw inputError(op, 'tunnel.checksum', `${op}: tunnel checksum must be 'none', 'csum' or 'remcsum', got ${JSON.stringify(t.checksum)}`);
     if (t.type === 'gue') {
       if (!isInt(t.port, 1, 65535)) throw inputError(op, 'tunnel.port', `${op}: a gue tunnel needs a port from 1 to 65535, got ${String(t.port)}`);

@@ -15,6 +15,11 @@ import { os } from './endian.js';
 const utf8 = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** A growable byte buffer that netlink messages are written into. */
 export class ByteWriter {
   buf: Buffer;
@@ -36,7 +41,10 @@ export class ByteWriter {
       this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
     }
     const at = this.length;
-    this.buf.fill(0, at, need);
+    const buf = this.buf;
+    // (a loop beats Buffer#fill for the few bytes of an attribute)
+    if (n <= 64) for (let i = at; i < need; i++) buf[i] = 0;
+    else buf.fill(0, at, need);
     this.length = need;
     return at;
   }
@@ -97,6 +105,13 @@ export class AttributeEncoder {
   }
   /** A NUL-terminated string. */
   string(type: number, s: string): this {
+    if (s.length <= 64 && isAscii(s)) {
+      // Short ASCII (scheduler and interface names): no intermediate array.
+      const at = this.header(type, s.length + 1);
+      const buf = this.w.buf;
+      for (let i = 0; i < s.length; i++) buf[at + i] = s.charCodeAt(i);
+      return this;
+    }
     const b = utf8.encode(s);
     const at = this.header(type, b.length + 1);
     this.w.buf.set(b, at);
@@ -104,7 +119,9 @@ export class AttributeEncoder {
   }
   bytes(type: number, b: Uint8Array): this {
     const at = this.header(type, b.length);
-    this.w.buf.set(b, at);
+    const buf = this.w.buf;
+    if (b.length <= 32) for (let i = 0; i < b.length; i++) buf[at + i] = b[i]!;
+    else buf.set(b, at);
     return this;
   }
   /** A nested attribute: `fn` writes its children; the length is patched after. */
@@ -120,76 +137,144 @@ export class AttributeEncoder {
 /**
  * The attributes of one level, by type (the last of a repeated type wins;
  * `all()` keeps every one in order). Unknown types are kept, never an error.
+ *
+ * Indexing keeps only offsets (no object per attribute) and reads through
+ * one DataView: listings decode thousands of these, and what they allocate
+ * is what the garbage collector then has to sweep.
  */
 export class AttributeDecoder {
-  private readonly map = new Map<number, Uint8Array>();
-  private readonly list: Array<[number, Uint8Array]> = [];
+  private readonly data: Uint8Array;
+  private readonly view: DataView;
+  /** Where this level's attributes lie in `data`. */
+  private readonly start: number;
+  private readonly end: number;
+  /** Payload offset (in `data`) * 65536 + length, by type, for types below 256. */
+  private readonly index: number[] = [];
+  /** The same for larger types (rare). */
+  private big: Map<number, [number, number]> | undefined;
 
   constructor(
     data: Uint8Array,
     /** Names the level in error messages, e.g. "service". */
     readonly where = 'attributes',
+    /** (nested levels share their parent's bytes and view) */
+    view?: DataView,
+    start = 0,
+    end = data.length,
   ) {
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    let off = 0;
-    while (off + NLA_HDRLEN <= data.length) {
-      const len = view.getUint16(off, os);
-      const type = view.getUint16(off + 2, os) & NLA_TYPE_MASK;
-      if (len < NLA_HDRLEN || off + len > data.length) {
-        throw new DecodeError(`${where}: attribute ${type} at offset ${off} has length ${len}, past the ${data.length}-byte buffer`);
+    this.data = data;
+    this.view = view ?? new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.start = start;
+    this.end = end;
+    const v = this.view;
+    let off = start;
+    while (off + NLA_HDRLEN <= end) {
+      const len = v.getUint16(off, os);
+      const type = v.getUint16(off + 2, os) & NLA_TYPE_MASK;
+      if (len < NLA_HDRLEN || off + len > end) {
+        throw new DecodeError(`${where}: attribute ${type} at offset ${off - start} has length ${len}, past the ${end - start}-byte buffer`);
       }
-      const payload = data.subarray(off + NLA_HDRLEN, off + len);
-      this.map.set(type, payload);
-      this.list.push([type, payload]);
+      if (type < 256) this.index[type] = (off + NLA_HDRLEN) * 65536 + (len - NLA_HDRLEN);
+      else (this.big ??= new Map()).set(type, [off + NLA_HDRLEN, len - NLA_HDRLEN]);
       off += align(len);
     }
   }
 
+  /** Payload offset of `type`, or -1; its length goes to `this.found`. */
+  private find(type: number): number {
+    if (type < 256) {
+      const e = this.index[type];
+      if (e === undefined) return -1;
+      this.found = e % 65536;
+      return (e - this.found) / 65536;
+    }
+    const e = this.big?.get(type);
+    if (!e) return -1;
+    this.found = e[1];
+    return e[0];
+  }
+  private found = 0;
+
   has(type: number): boolean {
-    return this.map.has(type);
+    return this.find(type) >= 0;
   }
   all(): ReadonlyArray<readonly [number, Uint8Array]> {
-    return this.list;
+    const list: Array<[number, Uint8Array]> = [];
+    const { data, view } = this;
+    for (let off = this.start; off + NLA_HDRLEN <= this.end; ) {
+      const len = view.getUint16(off, os);
+      list.push([view.getUint16(off + 2, os) & NLA_TYPE_MASK, data.subarray(off + NLA_HDRLEN, off + len)]);
+      off += align(len);
+    }
+    return list;
   }
   raw(type: number): Uint8Array | undefined {
-    return this.map.get(type);
+    const at = this.find(type);
+    return at < 0 ? undefined : this.data.subarray(at, at + this.found);
   }
 
-  private sized(type: number, size: number, what: string): DataView | undefined {
-    const b = this.map.get(type);
-    if (b === undefined) return undefined;
-    if (b.length !== size) throw new DecodeError(`${this.where}: attribute ${type} is not a ${what}; length ${b.length}`);
-    return new DataView(b.buffer, b.byteOffset, b.byteLength);
+  /** Offset of a `size`-byte payload of `type`, -1 when absent; a decode error when of another size. */
+  private sized(type: number, size: number, what: string): number {
+    const at = this.find(type);
+    if (at >= 0 && this.found !== size) throw new DecodeError(`${this.where}: attribute ${type} is not a ${what}; length ${this.found}`);
+    return at;
   }
 
   u8(type: number): number | undefined {
-    return this.sized(type, 1, 'u8')?.getUint8(0);
+    const at = this.sized(type, 1, 'u8');
+    return at < 0 ? undefined : this.view.getUint8(at);
   }
   u16(type: number): number | undefined {
-    return this.sized(type, 2, 'u16')?.getUint16(0, os);
+    const at = this.sized(type, 2, 'u16');
+    return at < 0 ? undefined : this.view.getUint16(at, os);
   }
   u32(type: number): number | undefined {
-    return this.sized(type, 4, 'u32')?.getUint32(0, os);
+    const at = this.sized(type, 4, 'u32');
+    return at < 0 ? undefined : this.view.getUint32(at, os);
   }
   u64(type: number): bigint | undefined {
-    return this.sized(type, 8, 'u64')?.getBigUint64(0, os);
+    const at = this.sized(type, 8, 'u64');
+    if (at < 0) return undefined;
+    // (zero is the common counter; a literal costs no allocation)
+    const lo = this.view.getUint32(at + (os ? 0 : 4), os);
+    const hi = this.view.getUint32(at + (os ? 4 : 0), os);
+    if (hi === 0) return lo === 0 ? 0n : BigInt(lo);
+    return this.view.getBigUint64(at, os);
   }
   u16be(type: number): number | undefined {
-    return this.sized(type, 2, 'u16')?.getUint16(0, false);
+    const at = this.sized(type, 2, 'u16');
+    return at < 0 ? undefined : this.view.getUint16(at, false);
   }
   u32be(type: number): number | undefined {
-    return this.sized(type, 4, 'u32')?.getUint32(0, false);
+    const at = this.sized(type, 4, 'u32');
+    return at < 0 ? undefined : this.view.getUint32(at, false);
   }
   /** A string, NUL-terminated or not. */
   string(type: number): string | undefined {
-    const b = this.map.get(type);
-    if (b === undefined) return undefined;
-    const nul = b.indexOf(0);
-    return textDecoder.decode(nul >= 0 ? b.subarray(0, nul) : b);
+    const at = this.find(type);
+    if (at < 0) return undefined;
+    const data = this.data;
+    let end = at + this.found;
+    let ascii = true;
+    for (let i = at; i < end; i++) {
+      const c = data[i]!;
+      if (c === 0) {
+        end = i;
+        break;
+      }
+      if (c > 0x7f) ascii = false;
+    }
+    if (ascii && end - at <= 32) {
+      // (short ASCII names: no decoder call, no intermediate view)
+      let s = '';
+      for (let i = at; i < end; i++) s += String.fromCharCode(data[i]!);
+      return s;
+    }
+    return textDecoder.decode(data.subarray(at, end));
   }
   nested(type: number, where?: string): AttributeDecoder | undefined {
-    const b = this.map.get(type);
-    return b === undefined ? undefined : new AttributeDecoder(b, where ?? `${this.where}.${type}`);
+    const at = this.find(type);
+    return at < 0 ? undefined : new AttributeDecoder(this.data, where ?? `${this.where}.${type}`, this.view, at, at + this.found);
   }
   /** Like the getters above, but a missing attribute is a decode error. */
   need<T>(value: T | undefined, type: number): T {

@@ -1,14 +1,44 @@
 /**
  * A netlink connection: sequence numbers, pipelining, and matching replies
- * to requests. Requests issued in the same turn of the event loop are sent
- * together (many messages to one system call); the native side reads every
- * waiting reply in bulk. The kernel handles one dump at a time per socket,
- * so a dump waits for the previous one; requests keep their issue order.
+ * to requests.
+ *
+ * Requests issued in the same turn of the event loop are copied into one
+ * reusable send buffer and sent together, many messages to one system call;
+ * the native side reads every waiting reply in bulk.
+ *
+ * Changes the kernel answers with nothing but an ack ("replyless" requests)
+ * go without NLM_F_ACK when a later request of the same send asks for one:
+ * the kernel runs one socket's messages in order and still answers a failed
+ * one with NLMSG_ERROR, so any reply to a later request proves that every
+ * earlier request without an error reply succeeded. A send of N changes thus
+ * costs the kernel one ack instead of N, and us one small read.
+ *
+ * Feeds (batches) may write their messages straight into the send buffer;
+ * such requests are tracked as spans of consecutive sequence numbers, with
+ * no object per request, so a large batch gives the garbage collector
+ * almost nothing to do.
+ *
+ * The kernel handles one dump at a time per socket, so a dump waits for the
+ * previous one; requests keep their issue order. Work per turn is bounded
+ * (bytes and messages per send, one send per call) so the event loop keeps
+ * moving: the kernel runs every message of a send inside the system call.
  */
 import { Errno, IpvsError } from '../errors.js';
 import type { NativeBinding, NativeError, NativeSocket } from '../native.js';
-import { NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_DUMP_INTR } from './constants.js';
-import { type NetlinkMessage, type NetlinkStatus, parseDone, parseError, parseMessages, setSeq } from './message.js';
+import { ByteWriter } from './attributes.js';
+import {
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLMSG_NOOP,
+  NLMSG_OVERRUN,
+  NLM_F_ACK,
+  NLM_F_ACK_TLVS,
+  NLM_F_DUMP_INTR,
+  align,
+} from './constants.js';
+import { os } from './endian.js';
+import { type NetlinkMessage, type NetlinkStatus, parseDone, parseError } from './message.js';
 
 export interface ConnectionOptions {
   /** Netlink protocol, e.g. NETLINK_GENERIC. */
@@ -17,57 +47,183 @@ export interface ConnectionOptions {
   netnsPath?: string;
   /** How long a request may wait for its reply, in ms. Default 30 000. */
   timeoutMs?: number;
-  /** Most requests awaiting replies at once (bounds kernel buffer use). Default 1024. */
+  /**
+   * Most requests awaiting replies at once. Default 2048, lowered when the
+   * kernel grants a small receive buffer, so that even a send in which every
+   * request fails cannot overrun it with error replies.
+   */
   window?: number;
-  /** Most bytes in one send. Default 256 KiB. */
+  /** Most bytes in one send. Default 32 KiB (about a millisecond of kernel work). */
   maxSendBytes?: number;
+  /** Most messages in one send. Default 256. */
+  maxSendMessages?: number;
   native: NativeBinding;
   debug?: (line: string) => void;
 }
 
-/** One request: an encoded message (seq is filled in here) and what it is. */
+/** One request: a message (seq, and the ack flag of replyless ones, are set at send time) and what it is. */
 export interface Request {
-  message: Uint8Array;
+  /** The encoded message. */
+  readonly message: Uint8Array;
+  /**
+   * Appends the same bytes as `message` to the send buffer (saves making a
+   * buffer per message). Used instead of `message` when present.
+   */
+  encode?: (w: ByteWriter) => void;
   /** A dump: replies are multi-part and end with NLMSG_DONE (no NLM_F_ACK). */
   dump: boolean;
+  /**
+   * The kernel answers this request with an ack and nothing else (a change,
+   * not a read). Such requests may be sent without NLM_F_ACK; see above.
+   */
+  replyless?: boolean;
   /** Names the operation in errors, e.g. "addService". */
   operation: string;
   /** Turns a kernel refusal into the caller's error (to word it for people). */
   describe?: (status: NetlinkStatus, seq: number) => IpvsError;
 }
 
-interface Pending extends Request {
-  seq: number;
-  replies: NetlinkMessage[];
-  interrupted: boolean;
-  lastActivity: number;
-  resolve: (replies: NetlinkMessage[]) => void;
-  reject: (error: IpvsError) => void;
+/** Receives the outcome of one request: an error, or its reply messages (none for a change). */
+export type Settle = (error: IpvsError | null, replies: NetlinkMessage[]) => void;
+
+/**
+ * Hands out requests one at a time for `Connection.feed`: the connection
+ * pulls the next one only when it has room to send it, so a large batch is
+ * validated and encoded a chunk at a time instead of all at once. Requests
+ * are numbered from 0 in the order they are handed out (by `write` or `next`).
+ */
+export interface RequestSource {
+  /** The next request, or an input error to report for it, or undefined when done. */
+  next(): Request | IpvsError | undefined;
+  /** Receives the outcome of request `index` (each exactly once, in any order). */
+  settle(index: number, error: IpvsError | null, replies: NetlinkMessage[]): void;
+  /**
+   * The fast lane, optional: appends the next request's message to `w` and
+   * returns true, or returns false, writing nothing, when that request must
+   * come from `next` instead (or there is none). Only replyless requests
+   * may be written: a netlink header with NLM_F_REQUEST (no ack; seq is
+   * filled in here), at most 512 bytes.
+   */
+  write?(w: ByteWriter): boolean;
+  /** For written requests: the error for a kernel refusal. */
+  describe?(index: number, status: NetlinkStatus, seq: number): IpvsError;
+  /** For written requests: the operation's name, for errors. */
+  operation?(index: number): string;
+}
+
+/** The most bytes a source may `write` for one request. */
+export const MAX_WRITTEN = 512;
+
+class Pending {
+  seq = 0;
+  /** For promises (see Connection.request): how to settle them. */
+  resolve: ((v: unknown) => void) | null = null;
+  reject: ((e: unknown) => void) | null = null;
+  /** Resolve the promise with undefined instead of the replies. */
+  void = false;
+  /** Position in send order (never wraps, unlike seq). */
+  index = 0;
+  /** Where the message starts in the send buffer while a chunk is built. */
+  offset = 0;
+  replies: NetlinkMessage[] | null = null;
+  interrupted = false;
+  /** Sent without NLM_F_ACK: settled by a later reply (or its own error). */
+  silent = false;
+  done = false;
+  /** The timer tick of the last sign of life. */
+  tick = 0;
+  constructor(
+    readonly req: Request,
+    /** Who hears the outcome: a callback, or a feed's source with the request's number. */
+    private readonly settle: Settle | null,
+    private readonly source: RequestSource | null = null,
+    private readonly number = 0,
+  ) {}
+  /** Delivers the outcome (once). */
+  complete(error: IpvsError | null, replies: NetlinkMessage[]): void {
+    this.done = true;
+    if (this.resolve) {
+      if (error) this.reject!(error);
+      else this.resolve(this.void ? undefined : replies);
+    } else if (this.source) this.source.settle(this.number, error, replies);
+    else this.settle!(error, replies);
+  }
+}
+
+/** A RequestSource in the queue, with the request it handed out but could not yet send. */
+class Feed {
+  count = 0;
+  peeked: Pending | null = null;
+  ended = false;
+  constructor(readonly source: RequestSource) {}
+}
+
+/**
+ * Requests a feed wrote straight into one send: consecutive sequence
+ * numbers, source numbers and send positions.
+ */
+class Span {
+  count = 0;
+  /** Send position of the first item (set when the chunk is numbered). */
+  firstSend = 0;
+  /** Items before this one are settled. */
+  settled = 0;
+  /** Items that failed on their own (by offset), rarely any. */
+  failed: Set<number> | null = null;
+  tick = 0;
+  constructor(
+    readonly source: RequestSource,
+    readonly firstSeq: number,
+    readonly firstIndex: number,
+  ) {}
+  /** The offset of `seq` in this span, or -1. */
+  offsetOf(seq: number): number {
+    const d = (seq - this.firstSeq) >>> 0;
+    return d < this.count ? d : -1;
+  }
+  operation(offset: number): string {
+    return this.source.operation?.(this.firstIndex + offset) ?? 'request';
+  }
 }
 
 const RCVBUF = 32 * 1024 * 1024;
 const SNDBUF = 4 * 1024 * 1024;
+/** Room a reply may take in the receive buffer (an error with extended ack, with overhead). */
+const REPLY_TRUESIZE = 1024;
 
 export class Connection {
   private readonly socket: NativeSocket;
   private readonly timeoutMs: number;
+  private readonly tickMs: number;
   private readonly window: number;
   private readonly maxSendBytes: number;
+  private readonly maxSendMessages: number;
   private readonly debug: ((line: string) => void) | undefined;
-  private queue: Pending[] = [];
+  private queue: Array<Pending | Feed | undefined> = [];
   private head = 0;
   private readonly inflight = new Map<number, Pending>();
+  /** Requests sent without an ack, in send order (from silentHead on). */
+  private silent: Array<Pending | undefined> = [];
+  private silentHead = 0;
+  /** Spans in send order; `spanItems` of their items are not settled yet. */
+  private spans: Span[] = [];
+  private spanItems = 0;
+  private readonly writer = new ByteWriter(48 * 1024);
+  private readonly chunk: Pending[] = [];
   private dumpActive = false;
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
+  private tick = 0;
   private referenced = false;
   private seq = Math.floor(Math.random() * 0x7fffffff);
+  private sendIndex = 0;
   private closed = false;
 
   constructor(opts: ConnectionOptions) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.window = opts.window ?? 1024;
-    this.maxSendBytes = opts.maxSendBytes ?? 256 * 1024;
+    this.tickMs = Math.max(5, Math.min(1000, Math.ceil(this.timeoutMs / 8)));
+    this.maxSendBytes = opts.maxSendBytes ?? 32 * 1024;
+    this.maxSendMessages = opts.maxSendMessages ?? 256;
     this.debug = opts.debug;
     try {
       this.socket = new opts.native.NetlinkSocket(opts.protocol, opts.netnsPath ?? null, RCVBUF, SNDBUF, (err, data) =>
@@ -76,6 +232,9 @@ export class Connection {
     } catch (e) {
       throw socketError(e, 'open');
     }
+    const rcvbuf = this.socket.receiveBufferSize ?? 0;
+    const fits = rcvbuf > 0 ? Math.max(16, Math.floor(rcvbuf / REPLY_TRUESIZE)) : Infinity;
+    this.window = opts.window ?? Math.min(2048, fits);
   }
 
   /** The kernel-assigned port id of the socket. */
@@ -85,22 +244,58 @@ export class Connection {
 
   /** Queues a request; it is sent with the others of this event-loop turn. */
   request(req: Request): Promise<NetlinkMessage[]> {
+    return this.promise(req, false) as Promise<NetlinkMessage[]>;
+  }
+
+  /** Like `request`, for changes: resolves with nothing (one promise, no wrapper). */
+  requestVoid(req: Request): Promise<void> {
+    return this.promise(req, true) as Promise<void>;
+  }
+
+  private promise(req: Request, asVoid: boolean): Promise<unknown> {
+    if (this.closed) return Promise.reject(closedError(req.operation));
+    const p = new Pending(req, null);
+    p.void = asVoid;
+    capturing = p;
+    const promise = new Promise(capture);
+    this.queue.push(p);
+    this.schedule();
+    this.updateRef();
+    return promise;
+  }
+
+  /** Like `request`, with a callback instead of a promise (called exactly once). */
+  submit(req: Request, settle: Settle): void {
     if (this.closed) {
-      return Promise.reject(new IpvsError('the IPVS handle is closed', { kind: 'socket', errno: 9, operation: req.operation }));
+      settle(closedError(req.operation), NONE);
+      return;
     }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ...req, seq: 0, replies: [], interrupted: false, lastActivity: 0, resolve, reject });
-      this.schedule();
-      this.updateRef();
-    });
+    this.queue.push(new Pending(req, settle));
+    this.schedule();
+    this.updateRef();
+  }
+
+  /**
+   * Queues every request of `source`, pulled as room allows, in order; other
+   * requests queued later wait behind them.
+   */
+  feed(source: RequestSource): void {
+    if (this.closed) {
+      drainClosed(source);
+      return;
+    }
+    this.queue.push(new Feed(source));
+    this.schedule();
+    this.updateRef();
   }
 
   /** Closes the socket; requests still waiting fail. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.failAll((p) => new IpvsError('the IPVS handle was closed before the reply came', { kind: 'socket', errno: 9, operation: p.operation, seq: p.seq }));
-    if (this.timer) clearTimeout(this.timer);
+    this.failAll((operation, seq) => new IpvsError('the IPVS handle was closed before the reply came', { kind: 'socket', errno: 9, operation, seq }));
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
     this.socket.close();
   }
 
@@ -110,6 +305,7 @@ export class Connection {
     setImmediate(() => {
       this.flushScheduled = false;
       this.pump();
+      this.updateRef();
     });
   }
 
@@ -118,146 +314,479 @@ export class Connection {
     return this.seq;
   }
 
-  /** Sends what the window allows, as few system calls as the limits allow. */
-  private pump(): void {
-    while (!this.closed && this.head < this.queue.length && this.inflight.size < this.window) {
-      const chunk: Pending[] = [];
-      let bytes = 0;
-      let dumpInChunk = false;
-      while (this.head < this.queue.length && this.inflight.size + chunk.length < this.window) {
-        const p = this.queue[this.head]!;
-        if (p.dump && (this.dumpActive || dumpInChunk)) break;
-        if (chunk.length > 0 && bytes + p.message.length > this.maxSendBytes) break;
-        this.queue[this.head] = undefined as unknown as Pending;
-        this.head++;
-        p.seq = this.nextSeq();
-        setSeq(p.message, p.seq);
-        chunk.push(p);
-        bytes += p.message.length;
-        if (p.dump) dumpInChunk = true;
+  private get waiting(): number {
+    return this.inflight.size + this.spanItems;
+  }
+
+  /** The next request to send (left in place), or undefined when the queue is empty. */
+  private peek(): Pending | undefined {
+    while (this.head < this.queue.length) {
+      const item = this.queue[this.head]!;
+      if (item instanceof Pending) return item;
+      if (item.peeked) return item.peeked;
+      if (!item.ended) {
+        const index = item.count;
+        let r: Request | IpvsError | undefined;
+        try {
+          r = item.source.next();
+        } catch (e) {
+          r = e instanceof IpvsError ? e : new IpvsError(`request ${index}: ${(e as Error).message}`, { kind: 'input', errno: Errno.EINVAL, operation: 'batch', cause: e });
+        }
+        if (r !== undefined) {
+          item.count++;
+          if (r instanceof IpvsError) {
+            item.source.settle(index, r, NONE);
+            continue;
+          }
+          item.peeked = new Pending(r, null, item.source, index);
+          return item.peeked;
+        }
+        item.ended = true;
       }
-      if (chunk.length === 0) break;
-      this.send(chunk, bytes);
-      if (dumpInChunk) this.dumpActive = true;
+      this.queue[this.head++] = undefined;
     }
+    return undefined;
+  }
+
+  /** Takes the request `peek` returned off the queue. */
+  private take(): void {
+    const item = this.queue[this.head]!;
+    if (item instanceof Pending) this.queue[this.head++] = undefined;
+    else item.peeked = null;
+  }
+
+  /** Sends one chunk, if the window allows, and plans the next. */
+  private pump(): void {
+    if (this.closed) return;
+    if (this.waiting < this.window) this.sendChunk();
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+    // More to send now? Next turn, so the event loop breathes between sends.
+    // (Replies pump too, and a dump waiting for the one in progress is sent
+    // when that one's NLMSG_DONE arrives.)
+    if (this.waiting < this.window && this.sendable()) this.schedule();
     this.armTimer();
   }
 
-  private send(chunk: Pending[], bytes: number): void {
-    const buf = chunk.length === 1 ? chunk[0]!.message : Buffer.concat(chunk.map((p) => p.message), bytes);
-    const now = Date.now();
-    for (const p of chunk) {
-      p.lastActivity = now;
-      this.inflight.set(p.seq, p);
+  /** Whether the head of the queue could go out now. */
+  private sendable(): boolean {
+    const head = this.queue[this.head];
+    if (head === undefined) return false;
+    // (a feed that writes its own requests has no request to look at yet)
+    if (head instanceof Feed && !head.peeked && !head.ended && head.source.write) return true;
+    const p = this.peek();
+    return p !== undefined && !(p.req.dump && this.dumpActive);
+  }
+
+  private sendChunk(): void {
+    const w = this.writer;
+    const chunk = this.chunk;
+    w.length = 0;
+    chunk.length = 0;
+    let messages = 0;
+    let dumpInChunk = false;
+    let span: Span | null = null;
+    const newSpans: Span[] = [];
+    // The last message that is not a dump (it will carry the ack), by offset.
+    let proofAt = -1;
+    let proofIsSpan = false;
+    while (this.waiting + messages < this.window && messages < this.maxSendMessages) {
+      const head = this.queue[this.head];
+      if (head === undefined) break;
+      // The fast lane: a feed writes its next request itself.
+      if (head instanceof Feed && !head.peeked && !head.ended && head.source.write) {
+        if (messages > 0 && w.length + MAX_WRITTEN > this.maxSendBytes) break;
+        const start = w.length;
+        let wrote = false;
+        try {
+          wrote = head.source.write(w);
+        } catch {
+          wrote = false; // (next() will report it)
+        }
+        if (wrote) {
+          const seq = this.nextSeq();
+          if (!span || span.source !== head.source || ((span.firstSeq + span.count) >>> 0) !== seq) {
+            span = new Span(head.source, seq, head.count);
+            newSpans.push(span);
+          }
+          span.count++;
+          head.count++;
+          w.view.setUint32(start + 8, seq, os);
+          w.reserve(align(w.length) - w.length);
+          proofAt = start;
+          proofIsSpan = true;
+          messages++;
+          continue;
+        }
+        w.length = start;
+      }
+      span = null;
+      const p = this.peek();
+      if (!p) break;
+      if (p.req.dump && (this.dumpActive || dumpInChunk)) break;
+      const start = w.length;
+      try {
+        encodeInto(w, p.req);
+      } catch (e) {
+        w.length = start;
+        this.take();
+        p.complete(new IpvsError(`${p.req.operation}: the request did not encode: ${(e as Error).message}`, { kind: 'input', errno: Errno.EINVAL, operation: p.req.operation, cause: e }), NONE);
+        continue;
+      }
+      if (messages > 0 && w.length > this.maxSendBytes) {
+        w.length = start;
+        break;
+      }
+      this.take();
+      p.offset = start;
+      p.seq = this.nextSeq();
+      w.view.setUint32(start + 8, p.seq, os);
+      chunk.push(p);
+      messages++;
+      if (p.req.dump) dumpInChunk = true;
+      else {
+        proofAt = start;
+        proofIsSpan = false;
+      }
     }
-    if (this.debug) this.debug(`send ${chunk.length} message(s), ${bytes} bytes, seq ${chunk[0]!.seq}..${chunk.at(-1)!.seq}`);
+    if (messages === 0) return;
+    // Leave the ack out of changes that a later request of this send vouches for.
+    for (const p of chunk) {
+      if (p.req.dump || !p.req.replyless) continue;
+      const flags = w.view.getUint16(p.offset + 6, os);
+      if (p.offset < proofAt) {
+        w.view.setUint16(p.offset + 6, flags & ~NLM_F_ACK, os);
+        p.silent = true;
+      } else {
+        w.view.setUint16(p.offset + 6, flags | NLM_F_ACK, os);
+      }
+    }
+    if (proofIsSpan) w.view.setUint16(proofAt + 6, w.view.getUint16(proofAt + 6, os) | NLM_F_ACK, os);
+    // Send positions follow buffer order: number everything in that order.
+    const silentBefore = this.silent.length;
+    let ci = 0;
+    let si = 0;
+    while (ci < chunk.length || si < newSpans.length) {
+      const s = newSpans[si];
+      const p = chunk[ci];
+      // A span's seqs all lie between those of the pendings around it.
+      if (s && (!p || ((s.firstSeq - p.seq) | 0) < 0)) {
+        s.firstSend = this.sendIndex + 1;
+        this.sendIndex += s.count;
+        s.tick = this.tick;
+        this.spans.push(s);
+        this.spanItems += s.count;
+        si++;
+      } else if (p) {
+        p.index = ++this.sendIndex;
+        p.tick = this.tick;
+        this.inflight.set(p.seq, p);
+        if (p.silent) this.silent.push(p);
+        ci++;
+      }
+    }
+    if (dumpInChunk) this.dumpActive = true;
+    const bytes = w.length;
+    if (this.debug) this.debug(`send ${messages} message(s), ${bytes} bytes`);
     try {
-      this.socket.send(buf);
+      this.socket.send(w.buf.subarray(0, bytes));
     } catch (e) {
+      this.silent.length = silentBefore;
+      const err = (operation: string) => socketError(e, operation);
       for (const p of chunk) {
         this.inflight.delete(p.seq);
-        p.reject(socketError(e, p.operation));
+        p.complete(err(p.req.operation), NONE);
       }
-      if (chunk.some((p) => p.dump)) this.dumpActive = false;
+      for (const s of newSpans) {
+        this.spans.splice(this.spans.indexOf(s), 1);
+        this.spanItems -= s.count;
+        for (let i = 0; i < s.count; i++) s.source.settle(s.firstIndex + i, err(s.operation(i)), NONE);
+      }
+      if (dumpInChunk) this.dumpActive = false;
     }
+    chunk.length = 0;
   }
 
   private onData(err: NativeError | null, data: Buffer | null): void {
     if (err) {
       // ENOBUFS: the kernel dropped replies; which ones cannot be known.
-      this.failAll((p) => socketError(err, p.operation, err.errno === Errno.ENOBUFS
-        ? 'the kernel dropped netlink replies (receive buffer overrun); the outcome of this request is unknown'
-        : undefined));
+      const text = err.errno === Errno.ENOBUFS ? 'the kernel dropped netlink replies (receive buffer overrun); the outcome of this request is unknown' : undefined;
+      this.failAll((operation) => socketError(err, operation, text));
       this.updateRef();
       return;
     }
     if (!data) return;
-    let messages: NetlinkMessage[];
-    try {
-      messages = parseMessages(data);
-    } catch (e) {
-      this.failAll((p) => new IpvsError(`a reply did not decode: ${(e as Error).message}`, { kind: 'decode', errno: 0, operation: p.operation, cause: e }));
-      return;
-    }
-    const now = Date.now();
-    for (const m of messages) {
-      const p = this.inflight.get(m.seq);
-      if (this.debug) this.debug(`recv type ${m.type} flags 0x${m.flags.toString(16)} seq ${m.seq} len ${m.payload.length + 16}${p ? '' : ' (no request waits for it)'}`);
-      if (!p) continue;
-      p.lastActivity = now;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const end = data.length;
+    for (let off = 0; off + NLMSG_HDRLEN <= end; ) {
+      const len = view.getUint32(off, os);
+      if (len < NLMSG_HDRLEN || off + len > end) {
+        const text = `a reply did not decode: netlink message at offset ${off} has length ${len}, past the ${end}-byte buffer`;
+        this.failAll((operation) => new IpvsError(text, { kind: 'decode', errno: 0, operation }));
+        break;
+      }
+      const type = view.getUint16(off + 4, os);
+      const flags = view.getUint16(off + 6, os);
+      const seq = view.getUint32(off + 8, os);
+      const at = off;
+      off += align(len);
+      const p = this.inflight.get(seq);
+      if (this.debug) this.debug(`recv type ${type} flags 0x${flags.toString(16)} seq ${seq} len ${len}`);
+      if (!p) {
+        if (this.spans.length > 0) this.spanReply(view, at, len, type, flags, seq, data);
+        continue;
+      }
+      p.tick = this.tick;
+      // The kernel ran every request sent before this one.
+      this.settleBefore(p.index);
+      if (type === NLMSG_NOOP || type === NLMSG_OVERRUN) continue;
+      if (type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4 && view.getInt32(at + NLMSG_HDRLEN, os) === 0 && !(flags & NLM_F_ACK_TLVS)) {
+        this.finish(p, OK); // a plain ack
+        continue;
+      }
+      const m: NetlinkMessage = { type, flags, seq, pid: view.getUint32(at + 12, os), payload: data.subarray(at + NLMSG_HDRLEN, at + len) };
       try {
-        if (m.type === NLMSG_ERROR) this.finish(p, parseError(m));
-        else if (m.type === NLMSG_DONE) this.finish(p, parseDone(m));
-        else if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) continue;
+        if (type === NLMSG_ERROR) this.finish(p, parseError(m));
+        else if (type === NLMSG_DONE) this.finish(p, parseDone(m));
         else {
-          if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
-          p.replies.push(m);
+          if (flags & NLM_F_DUMP_INTR) p.interrupted = true;
+          (p.replies ??= []).push(m);
         }
       } catch (e) {
         this.inflight.delete(p.seq);
-        if (p.dump) this.dumpActive = false;
-        p.reject(new IpvsError(`a reply did not decode: ${(e as Error).message}`, { kind: 'decode', errno: 0, operation: p.operation, seq: p.seq, cause: e }));
+        if (p.req.dump) this.dumpActive = false;
+        p.complete(new IpvsError(`a reply did not decode: ${(e as Error).message}`, { kind: 'decode', errno: 0, operation: p.req.operation, seq: p.seq, cause: e }), NONE);
       }
     }
     this.pump();
     this.updateRef();
   }
 
+  /** A reply to a request written by a feed: an ack or an error (they are all changes). */
+  private spanReply(view: DataView, at: number, len: number, type: number, flags: number, seq: number, data: Buffer): void {
+    let span: Span | undefined;
+    let offset = -1;
+    for (const s of this.spans) {
+      offset = s.offsetOf(seq);
+      if (offset >= 0) {
+        span = s;
+        break;
+      }
+    }
+    if (!span || offset < span.settled || span.failed?.has(offset)) return;
+    const send = span.firstSend + offset;
+    this.settleBefore(send);
+    if (type !== NLMSG_ERROR) return;
+    let status: NetlinkStatus;
+    if (len >= NLMSG_HDRLEN + 4 && view.getInt32(at + NLMSG_HDRLEN, os) === 0 && !(flags & NLM_F_ACK_TLVS)) status = OK;
+    else {
+      try {
+        status = parseError({ type, flags, seq, pid: 0, payload: data.subarray(at + NLMSG_HDRLEN, at + len) });
+      } catch (e) {
+        status = { errno: Errno.EPROTO, message: `a reply did not decode: ${(e as Error).message}` };
+      }
+    }
+    if (status.errno === 0) {
+      this.settleBefore(send + 1);
+      return;
+    }
+    (span.failed ??= new Set()).add(offset);
+    this.spanItems--;
+    const index = span.firstIndex + offset;
+    const source = span.source;
+    const error = source.describe ? source.describe(index, status, seq) : kernelError(status, span.operation(offset), seq);
+    this.trimSpans();
+    source.settle(index, error, NONE);
+  }
+
+  /** Settles, as successes, the requests sent without an ack before send position `index`. */
+  private settleBefore(index: number): void {
+    if (this.silentHead < this.silent.length) this.settleSilent(index);
+    if (this.spans.length === 0) return;
+    // (settling may run callbacks that queue more; work on what is here now)
+    const spans = this.spans;
+    for (let k = 0; k < spans.length; k++) {
+      const s = spans[k]!;
+      if (s.firstSend >= index) break;
+      const upTo = Math.min(s.count, index - s.firstSend);
+      while (s.settled < upTo) {
+        const i = s.settled++;
+        if (s.failed?.has(i)) continue;
+        this.spanItems--;
+        s.source.settle(s.firstIndex + i, null, NONE);
+      }
+    }
+    this.trimSpans();
+  }
+
+  /** Drops spans whose every item is settled. */
+  private trimSpans(): void {
+    let k = 0;
+    const spans = this.spans;
+    while (k < spans.length && spans[k]!.settled >= spans[k]!.count) k++;
+    if (k > 0) this.spans = spans.slice(k);
+  }
+
+  private settleSilent(index: number): void {
+    const silent = this.silent;
+    let i = this.silentHead;
+    for (; i < silent.length && silent[i]!.index < index; i++) {
+      const s = silent[i]!;
+      silent[i] = undefined; // let it go now: chunks overlap, so the array may not empty soon
+      if (s.done) continue;
+      this.inflight.delete(s.seq);
+      s.complete(null, NONE);
+    }
+    if (i === silent.length) {
+      silent.length = 0;
+      this.silentHead = 0;
+    } else {
+      this.silentHead = i;
+      if (i > 1024 && i * 2 > silent.length) {
+        this.silent = silent.slice(i);
+        this.silentHead = 0;
+      }
+    }
+  }
+
   private finish(p: Pending, status: NetlinkStatus): void {
     this.inflight.delete(p.seq);
-    if (p.dump) this.dumpActive = false;
+    if (p.req.dump) this.dumpActive = false;
     if (status.errno !== 0) {
-      p.reject(p.describe ? p.describe(status, p.seq) : kernelError(status, p.operation, p.seq));
+      p.complete(p.req.describe ? p.req.describe(status, p.seq) : kernelError(status, p.req.operation, p.seq), NONE);
     } else if (p.interrupted) {
-      p.reject(new IpvsError(`${p.operation}: the dump was interrupted by a concurrent change; try again`, { kind: 'interrupted', errno: Errno.EINTR, operation: p.operation, seq: p.seq }));
+      p.complete(new IpvsError(`${p.req.operation}: the dump was interrupted by a concurrent change; try again`, { kind: 'interrupted', errno: Errno.EINTR, operation: p.req.operation, seq: p.seq }), NONE);
     } else {
-      p.resolve(p.replies);
+      p.complete(null, p.replies ?? NONE);
     }
   }
 
-  private failAll(make: (p: Pending) => IpvsError): void {
+  /** Fails everything waiting for a reply (and, once closed, everything queued). */
+  private failAll(make: (operation: string, seq: number | undefined) => IpvsError): void {
     const waiting = [...this.inflight.values()];
+    const spans = this.spans;
     this.inflight.clear();
+    this.silent = [];
+    this.silentHead = 0;
+    this.spans = [];
+    this.spanItems = 0;
     this.dumpActive = false;
-    for (const p of waiting) p.reject(make(p));
+    for (const p of waiting) p.complete(make(p.req.operation, p.seq), NONE);
+    for (const s of spans) failSpan(s, (i) => make(s.operation(i), (s.firstSeq + i) >>> 0));
     if (this.closed) {
-      for (let i = this.head; i < this.queue.length; i++) this.queue[i]!.reject(make(this.queue[i]!));
+      const queued = this.queue.slice(this.head);
       this.queue = [];
       this.head = 0;
+      for (const item of queued) {
+        if (item instanceof Pending) item.complete(make(item.req.operation, undefined), NONE);
+        else if (item) {
+          if (item.peeked) item.peeked.complete(make(item.peeked.req.operation, undefined), NONE);
+          if (!item.ended) drainClosed(item.source, item.count);
+        }
+      }
     }
   }
 
+  /** A coarse clock (no system call per request): every request remembers the tick it last heard of. */
   private armTimer(): void {
-    if (this.timer || this.inflight.size === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.expire();
-    }, Math.min(this.timeoutMs, 1000));
+    if (this.timer || this.waiting === 0) return;
+    this.timer = setInterval(() => this.expire(), this.tickMs);
     this.timer.unref();
   }
 
   private expire(): void {
-    const now = Date.now();
+    this.tick++;
+    if (this.waiting === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    // A request is late once more than timeoutMs of whole ticks have passed.
+    const limit = Math.ceil(this.timeoutMs / this.tickMs);
+    const late = (operation: string, seq: number) =>
+      new IpvsError(`${operation}: no reply from the kernel within ${this.timeoutMs} ms`, { kind: 'timeout', errno: Errno.ETIMEDOUT, operation, seq });
     for (const p of this.inflight.values()) {
-      if (now - p.lastActivity < this.timeoutMs) continue;
+      if (this.tick - p.tick <= limit) continue;
       this.inflight.delete(p.seq);
-      if (p.dump) this.dumpActive = false;
-      p.reject(new IpvsError(`${p.operation}: no reply from the kernel within ${this.timeoutMs} ms`, { kind: 'timeout', errno: Errno.ETIMEDOUT, operation: p.operation, seq: p.seq }));
+      if (p.req.dump) this.dumpActive = false;
+      p.complete(late(p.req.operation, p.seq), NONE);
+    }
+    const spans = this.spans;
+    if (spans.length > 0 && this.tick - spans[0]!.tick > limit) {
+      const expired = spans.filter((s) => this.tick - s.tick > limit);
+      this.spans = spans.filter((s) => this.tick - s.tick <= limit);
+      for (const s of expired) this.spanItems -= failSpan(s, (i) => late(s.operation(i), (s.firstSeq + i) >>> 0));
     }
     this.pump();
     this.updateRef();
   }
 
   private updateRef(): void {
-    const busy = this.inflight.size > 0 || this.head < this.queue.length;
+    const busy = this.waiting > 0 || this.head < this.queue.length;
     if (busy === this.referenced || this.closed) return;
     this.referenced = busy;
     if (busy) this.socket.ref();
     else this.socket.unref();
+  }
+}
+
+const OK: NetlinkStatus = Object.freeze({ errno: 0 });
+
+// One executor for every promise (saves a closure per request): it hands
+// the resolving functions to the request being made.
+let capturing: Pending | null = null;
+function capture(resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+  capturing!.resolve = resolve;
+  capturing!.reject = reject;
+  capturing = null;
+}
+/** The replies of a request that has none (shared, so frozen). */
+const NONE: NetlinkMessage[] = Object.freeze([]) as unknown as NetlinkMessage[];
+
+/** Fails the unsettled items of a span; returns how many. */
+function failSpan(s: Span, make: (offset: number) => IpvsError): number {
+  let n = 0;
+  while (s.settled < s.count) {
+    const i = s.settled++;
+    if (s.failed?.has(i)) continue;
+    n++;
+    s.source.settle(s.firstIndex + i, make(i), NONE);
+  }
+  return n;
+}
+
+/** Appends a request's message to the send buffer, padded to 4 bytes. */
+function encodeInto(w: ByteWriter, req: Request): void {
+  const start = w.length;
+  if (req.encode) {
+    req.encode(w);
+  } else {
+    const m = req.message;
+    const at = w.reserve(m.length);
+    w.buf.set(m, at);
+  }
+  const len = w.length - start;
+  if (len < NLMSG_HDRLEN || w.view.getUint32(start, os) > len) throw new RangeError(`message of ${len} bytes is not netlink`);
+  w.reserve(align(w.length) - w.length);
+}
+
+function closedError(operation: string): IpvsError {
+  return new IpvsError('the IPVS handle is closed', { kind: 'socket', errno: 9, operation });
+}
+
+/** Fails every request a source still has (the connection is closed). */
+function drainClosed(source: RequestSource, from = 0): void {
+  for (let i = from; ; i++) {
+    let r: Request | IpvsError | undefined;
+    try {
+      r = source.next();
+    } catch {
+      r = undefined;
+    }
+    if (r === undefined) return;
+    source.settle(i, r instanceof IpvsError ? r : closedError(r.operation), NONE);
   }
 }
 

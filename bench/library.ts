@@ -1,0 +1,140 @@
+/**
+ * The library's ways, each run in a child process of its own (so its peak
+ * RSS is its own): warm up once, then time each repetition in a fresh
+ * namespace, watch the event loop, and check what the kernel holds.
+ *
+ *   node bench.mjs --child seq|conc|batch --n N --reps R
+ *   node bench.mjs --child list --n N --reps R --netns NAME   (a populated namespace)
+ *   ... --strace --netns NAME: one run in the driver's namespace, no warm-up
+ *       and no checks of its own (for counting system calls under strace)
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Ipvs } from '../src/index.js';
+import { compareSaved, makeWorkload, type Workload } from './workload.js';
+import { createNetns, inNetns, settle } from './env.js';
+
+export type LibraryWay = 'seq' | 'conc' | 'batch' | 'list';
+
+export interface RepResult {
+  /** Wall time of the timed part, in microseconds. */
+  us: number;
+  /** Longest event-loop delay seen during it, in ms. */
+  stallMs: number;
+}
+
+export interface ChildReport {
+  way: LibraryWay;
+  n: number;
+  reps: RepResult[];
+  /** Peak resident set of the child, in KiB. */
+  maxRssKb: number;
+  /** A correctness failure, if any. */
+  error?: string;
+}
+
+async function add(way: LibraryWay, ipvs: Ipvs, w: Workload): Promise<void> {
+  const { services, destinations } = w;
+  if (way === 'seq') {
+    for (let i = 0; i < services.length; i++) {
+      await ipvs.addService(services[i]!);
+      for (const d of destinations[i]!) await ipvs.addDestination(services[i]!, d);
+    }
+  } else if (way === 'conc') {
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < services.length; i++) {
+      calls.push(ipvs.addService(services[i]!));
+      for (const d of destinations[i]!) calls.push(ipvs.addDestination(services[i]!, d));
+    }
+    await Promise.all(calls);
+  } else {
+    const b = ipvs.batch();
+    for (let i = 0; i < services.length; i++) {
+      b.addService(services[i]!);
+      for (const d of destinations[i]!) b.addDestination(services[i]!, d);
+    }
+    const results = await b.run();
+    const failed = results.find((r) => !r.ok);
+    if (failed) throw new Error(`batch: ${failed.operation} failed: ${'error' in failed ? failed.error.message : 'skipped'}`);
+  }
+}
+
+/** Checks a listing against the workload. */
+function checkListing(w: Workload, list: Awaited<ReturnType<Ipvs['listServices']>>): string | undefined {
+  if (list.length !== w.n) return `listed ${list.length} services, expected ${w.n}`;
+  const want = new Map(w.services.map((s, i) => [`${(s as { address: string }).address}`, i]));
+  for (const s of list) {
+    const i = want.get(s.address ?? '');
+    if (i === undefined || s.port !== 80 || s.protocol !== 'tcp' || s.scheduler !== 'wlc') return `unexpected service ${JSON.stringify(s.address)}`;
+    const dests = (s.destinations ?? []).map((d) => `${d.address}:${d.port}/${d.forwarding}/${d.weight}`).sort();
+    const expected = w.destinations[i]!.map((d) => `${d.address}:80/masq/1`).sort();
+    if (dests.join() !== expected.join()) return `service ${s.address}: real servers ${dests.join()} instead of ${expected.join()}`;
+  }
+  return undefined;
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; rep: RepResult }> {
+  const h = monitorEventLoopDelay({ resolution: 2 });
+  h.enable();
+  const t0 = process.hrtime.bigint();
+  const value = await fn();
+  const us = Number(process.hrtime.bigint() - t0) / 1e3;
+  h.disable();
+  return { value, rep: { us, stallMs: h.max / 1e6 } };
+}
+
+/** One repetition of an adding way in a fresh namespace; throws when the kernel does not hold the workload. */
+async function addRep(way: LibraryWay, w: Workload): Promise<RepResult> {
+  const ns = createNetns();
+  try {
+    await settle();
+    const ipvs = await Ipvs.open({ netns: ns.name });
+    try {
+      const { rep } = await timed(() => add(way, ipvs, w));
+      const wrong = compareSaved(w, inNetns(ns.name, 'ipvsadm', ['-Sn']));
+      if (wrong) throw new Error(`${way}, n=${w.n}: ${wrong}`);
+      return rep;
+    } finally {
+      ipvs.close();
+    }
+  } finally {
+    ns.remove();
+  }
+}
+
+export async function childMain(args: Map<string, string>): Promise<void> {
+  const way = args.get('child') as LibraryWay;
+  const n = Number(args.get('n'));
+  const reps = Number(args.get('reps') ?? 1);
+  const strace = args.has('strace');
+  const w = makeWorkload(n);
+  const report: ChildReport = { way, n, reps: [], maxRssKb: 0 };
+  try {
+    if (way === 'list') {
+      const ipvs = await Ipvs.open({ netns: args.get('netns')! });
+      if (!strace) for (let r = 0; r < 2; r++) await ipvs.listServices({ withDestinations: true }); // warm-up
+      for (let r = 0; r < (strace ? 1 : reps); r++) {
+        if (!strace) await settle();
+        const { value, rep } = await timed(() => ipvs.listServices({ withDestinations: true }));
+        const wrong = checkListing(w, value);
+        if (wrong) throw new Error(`listServices, n=${n}: ${wrong}`);
+        report.reps.push(rep);
+      }
+      ipvs.close();
+    } else if (strace) {
+      // In the namespace the driver made (it checks the result): only our own system calls get counted.
+      const ipvs = await Ipvs.open({ netns: args.get('netns')! });
+      const { rep } = await timed(() => add(way, ipvs, w));
+      ipvs.close();
+      report.reps.push(rep);
+    } else {
+      // Warm-up: compiled code, and a heap grown to its working size, as
+      // in any process that has been running for a while.
+      for (let r = 0; r < 2; r++) await addRep(way, w);
+      for (let r = 0; r < reps; r++) report.reps.push(await addRep(way, w));
+    }
+  } catch (e) {
+    report.error = (e as Error).message;
+  }
+  report.maxRssKb = process.resourceUsage().maxRSS;
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}

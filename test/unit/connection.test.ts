@@ -1,0 +1,343 @@
+// The pipelining connection against a scripted fake socket: coalescing,
+// acks left out of changes, matching out-of-order replies, dumps, errors,
+// overruns, timeouts and the window.
+import { describe, expect, it } from 'vitest';
+import { IpvsError } from '../../src/errors.js';
+import { ByteWriter } from '../../src/netlink/attributes.js';
+import { Connection, type Request, type RequestSource } from '../../src/netlink/connection.js';
+import { NLM_F_REQUEST } from '../../src/netlink/constants.js';
+import type { NetlinkMessage } from '../../src/netlink/message.js';
+import {
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  type FakeOptions,
+  type FakeSocket,
+  type SentMessage,
+  dataMessage,
+  defaultRespond,
+  doneMessage,
+  errorMessage,
+  fakeNative,
+} from '../helpers/fake-netlink.js';
+
+/** A message of `type` with a 4-byte payload holding `tag`. */
+function message(tag: number, flags: number, type = 0x20): Uint8Array {
+  const b = new Uint8Array(20);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 20, true);
+  v.setUint16(4, type, true);
+  v.setUint16(6, flags, true);
+  v.setUint32(16, tag, true);
+  return b;
+}
+const change = (tag: number, extra: Partial<Request> = {}): Request => ({ message: message(tag, NLM_F_REQUEST | NLM_F_ACK), dump: false, replyless: true, operation: `change${tag}`, ...extra });
+const read = (tag: number): Request => ({ message: message(tag, NLM_F_REQUEST | NLM_F_ACK), dump: false, operation: `read${tag}` });
+const dump = (tag: number): Request => ({ message: message(tag, NLM_F_REQUEST | NLM_F_DUMP), dump: true, operation: `dump${tag}` });
+const tagOf = (m: SentMessage) => new DataView(m.payload.buffer, m.payload.byteOffset).getUint32(0, true);
+
+function open(opts: FakeOptions = {}, conn: Partial<ConstructorParameters<typeof Connection>[0]> = {}): { c: Connection; fake: FakeSocket } {
+  const native = fakeNative(opts);
+  const c = new Connection({ protocol: 16, native, ...conn });
+  return { c, fake: native.sockets[0]! };
+}
+
+const settled = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e: e as IpvsError }));
+
+describe('Connection', () => {
+  it('sends the requests of one turn in one send, and gives each its own reply', async () => {
+    const { c, fake } = open({
+      respond: (m, f) => {
+        if (m.flags & NLM_F_ACK) {
+          f.reply(dataMessage(m.seq, 0x20, Uint8Array.of(tagOf(m), 0, 0, 0), 0));
+          f.reply(errorMessage(m.seq, 0));
+        }
+      },
+    });
+    const replies = await Promise.all([1, 2, 3].map((t) => c.request(read(t))));
+    expect(fake.sends).toHaveLength(1);
+    expect(replies.map((r) => r.map((m) => m.payload[0]))).toEqual([[1], [2], [3]]);
+    const seqs = fake.sent.map((m) => m.seq);
+    expect(new Set(seqs).size).toBe(3);
+    c.close();
+  });
+
+  it('asks for one ack per send of changes, and still settles every change', async () => {
+    const { c, fake } = open();
+    await Promise.all([1, 2, 3, 4].map((t) => c.requestVoid(change(t))));
+    expect(fake.sent.map((m) => (m.flags & NLM_F_ACK ? 'ack' : '-'))).toEqual(['-', '-', '-', 'ack']);
+    c.close();
+  });
+
+  it('a change that fails without an ack fails alone; the others succeed', async () => {
+    const { c } = open({
+      respond: (m, f) => {
+        if (tagOf(m) === 2) f.reply(errorMessage(m.seq, 17, 'it exists'));
+        else defaultRespond(m, f);
+      },
+    });
+    const out = await Promise.all([1, 2, 3].map((t) => settled(c.requestVoid(change(t)))));
+    expect(out.map((o) => o.ok)).toEqual([true, false, true]);
+    const e = (out[1] as { e: IpvsError }).e;
+    expect(e).toBeInstanceOf(IpvsError);
+    expect(e.code).toBe('EEXIST');
+    expect(e.kernelMessage).toBe('it exists');
+    expect(e.operation).toBe('change2');
+    c.close();
+  });
+
+  it('matches replies that come out of order', async () => {
+    const held: Uint8Array[] = [];
+    const { c, fake } = open({
+      respond: (m) => {
+        held.push(dataMessage(m.seq, 0x20, Uint8Array.of(tagOf(m), 0, 0, 0), 0), errorMessage(m.seq, 0));
+        if (held.length === 6) {
+          // answer the last request first
+          for (let i = held.length - 2; i >= 0; i -= 2) fake.reply(Uint8Array.from([...held[i]!, ...held[i + 1]!]));
+        }
+      },
+    });
+    const replies = await Promise.all([7, 8, 9].map((t) => c.request(read(t))));
+    expect(replies.map((r) => r[0]!.payload[0])).toEqual([7, 8, 9]);
+    c.close();
+  });
+
+  it('collects a multi-part dump, and runs dumps one at a time', async () => {
+    let active = 0;
+    let maxActive = 0;
+    const { c, fake } = open({
+      respond: (m, f) => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        const t = tagOf(m);
+        for (let i = 0; i < 3; i++) f.reply(dataMessage(m.seq, 0x20, Uint8Array.of(t, i, 0, 0)));
+        setImmediate(() => {
+          active--;
+          f.reply(doneMessage(m.seq));
+        });
+      },
+    });
+    const [a, b] = await Promise.all([c.request(dump(1)), c.request(dump(2))]);
+    expect(a!.map((m) => [m.payload[0], m.payload[1]])).toEqual([[1, 0], [1, 1], [1, 2]]);
+    expect(b!.map((m) => m.payload[0])).toEqual([2, 2, 2]);
+    expect(maxActive).toBe(1);
+    expect(fake.sends).toHaveLength(2);
+    c.close();
+  });
+
+  it('sends the next dump from inside the reply handling (one wake, several rounds)', async () => {
+    const { c, fake } = open({ respond: (m, f) => f.reply(doneMessage(m.seq)) });
+    await Promise.all([1, 2, 3, 4, 5].map((t) => c.request(dump(t))));
+    expect(fake.sends).toHaveLength(5);
+    expect(fake.lastRounds).toBeGreaterThan(1);
+    c.close();
+  });
+
+  it('reports a failed dump with the kernel error of its NLMSG_DONE, and an interrupted one', async () => {
+    const { c } = open({
+      respond: (m, f) => {
+        if (tagOf(m) === 1) f.reply(doneMessage(m.seq, 22));
+        else {
+          f.reply(dataMessage(m.seq, 0x20, Uint8Array.of(0, 0, 0, 0), 2 | NLM_F_DUMP_INTR));
+          f.reply(doneMessage(m.seq));
+        }
+      },
+    });
+    const [a, b] = await Promise.all([settled(c.request(dump(1))), settled(c.request(dump(2)))]);
+    expect(a.ok || a.e.code).toBe('EINVAL');
+    expect(b.ok || b.e.kind).toBe('interrupted');
+    c.close();
+  });
+
+  it('fails everything waiting on ENOBUFS, saying the outcome is unknown', async () => {
+    const { c, fake } = open({ respond: () => {} });
+    const p = Promise.all([1, 2].map((t) => settled(c.requestVoid(change(t)))));
+    await new Promise((r) => setImmediate(r));
+    fake.fail(105);
+    const out = await p;
+    for (const o of out) {
+      expect(o.ok).toBe(false);
+      expect((o as { e: IpvsError }).e.code).toBe('ENOBUFS');
+      expect((o as { e: IpvsError }).e.message).toMatch(/unknown/);
+    }
+    c.close();
+  });
+
+  it('times out a request that never gets a reply', async () => {
+    const { c } = open({ respond: () => {} }, { timeoutMs: 40 });
+    const t0 = Date.now();
+    const r = await settled(c.request(read(1)));
+    expect(r.ok || r.e.code).toBe('ETIMEDOUT');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
+    c.close();
+  });
+
+  it('keeps at most `window` requests waiting', async () => {
+    let waiting = 0;
+    let most = 0;
+    const { c } = open(
+      {
+        respond: (m, f) => {
+          waiting++;
+          most = Math.max(most, waiting);
+          setTimeout(() => {
+            waiting--;
+            f.reply(errorMessage(m.seq, 0));
+          }, 1);
+        },
+      },
+      { window: 4 },
+    );
+    await Promise.all(Array.from({ length: 20 }, (_, t) => c.request(read(t))));
+    expect(most).toBe(4);
+    c.close();
+  });
+
+  it('bounds the messages and bytes of one send', async () => {
+    const { c, fake } = open({}, { maxSendMessages: 3 });
+    await Promise.all(Array.from({ length: 10 }, (_, t) => c.requestVoid(change(t))));
+    expect(fake.sends).toHaveLength(4);
+    const b = open({}, { maxSendBytes: 50 });
+    await Promise.all(Array.from({ length: 5 }, (_, t) => b.c.requestVoid(change(t))));
+    expect(Math.max(...b.fake.sends)).toBeLessThanOrEqual(50);
+    expect(b.fake.sends).toHaveLength(3);
+    c.close();
+    b.c.close();
+  });
+
+  it('fails the requests of a send that fails, and goes on', async () => {
+    const { c, fake } = open();
+    fake.failNextSend = 11;
+    const first = await settled(c.requestVoid(change(1)));
+    expect(first.ok || first.e.code).toBe('EAGAIN');
+    expect(first.ok || first.e.kind).toBe('socket');
+    await expect(c.requestVoid(change(2))).resolves.toBeUndefined();
+    c.close();
+  });
+
+  it('rejects what is waiting when closed, and everything after', async () => {
+    const { c } = open({ respond: () => {} });
+    const p = settled(c.request(read(1)));
+    await new Promise((r) => setImmediate(r));
+    c.close();
+    expect((await p).ok).toBe(false);
+    await expect(c.request(read(2))).rejects.toMatchObject({ kind: 'socket' });
+  });
+
+  it('takes a feed that writes its own requests, and numbers every result', async () => {
+    const { c, fake } = open({
+      respond: (m, f) => {
+        if (tagOf(m) % 5 === 3) f.reply(errorMessage(m.seq, 3));
+        else defaultRespond(m, f);
+      },
+    }, { maxSendMessages: 16 });
+    const n = 100;
+    const results: Array<string | undefined> = new Array(n);
+    let next = 0;
+    const described: number[] = [];
+    await new Promise<void>((resolve) => {
+      let left = n;
+      const source: RequestSource = {
+        // every fourth one through the general path
+        write: (w: ByteWriter) => {
+          if (next >= n || next % 4 === 0) return false;
+          const at = w.reserve(20);
+          w.buf.set(message(next, NLM_F_REQUEST), at);
+          next++;
+          return true;
+        },
+        next: () => (next < n ? change(next++) : undefined),
+        settle: (i, e) => {
+          results[i] = e ? e.code : 'ok';
+          if (--left === 0) resolve();
+        },
+        describe: (i, status, seq) => {
+          described.push(i);
+          return new IpvsError(`item ${i} refused`, { kind: 'kernel', errno: status.errno, operation: 'item', seq });
+        },
+        operation: () => 'item',
+      };
+      c.feed(source);
+    });
+    expect(results.map((r, i) => (r === 'ok') === (i % 5 !== 3))).toEqual(new Array(n).fill(true));
+    expect(results.filter((r) => r === 'ESRCH')).toHaveLength(20);
+    // refusals of written requests were worded by the source
+    const refusedWritten = Array.from({ length: n }, (_, i) => i).filter((i) => i % 5 === 3 && i % 4 !== 0);
+    expect(described.sort((a, b) => a - b)).toEqual(refusedWritten);
+    // one ack per send
+    const acks = fake.sent.filter((m) => m.flags & NLM_F_ACK).length;
+    expect(acks).toBe(fake.sends.length);
+    expect(fake.sends.length).toBeGreaterThanOrEqual(Math.ceil(n / 16));
+    c.close();
+  });
+
+  it('fails written requests that get no reply (timeout) and on ENOBUFS', async () => {
+    const mk = (): { source: RequestSource; done: Promise<Array<string | undefined>> } => {
+      const out: Array<string | undefined> = [];
+      let next = 0;
+      let resolve!: (v: Array<string | undefined>) => void;
+      const done = new Promise<Array<string | undefined>>((r) => (resolve = r));
+      return {
+        done,
+        source: {
+          write: (w) => {
+            if (next >= 3) return false;
+            const at = w.reserve(20);
+            w.buf.set(message(next++, NLM_F_REQUEST), at);
+            return true;
+          },
+          next: () => undefined,
+          settle: (i, e) => {
+            out[i] = e?.code ?? 'ok';
+            if (out.filter(Boolean).length === 3) resolve(out);
+          },
+        },
+      };
+    };
+    const a = open({ respond: () => {} }, { timeoutMs: 30 });
+    const x = mk();
+    a.c.feed(x.source);
+    expect(await x.done).toEqual(['ETIMEDOUT', 'ETIMEDOUT', 'ETIMEDOUT']);
+    a.c.close();
+    const b = open({ respond: () => {} });
+    const y = mk();
+    b.c.feed(y.source);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    b.fake.fail(105);
+    expect(await y.done).toEqual(['ENOBUFS', 'ENOBUFS', 'ENOBUFS']);
+    b.c.close();
+  });
+
+  it('sizes the window by the receive buffer it was granted', async () => {
+    let waiting = 0;
+    let most = 0;
+    const { c } = open({
+      receiveBufferSize: 16 * 1024,
+      respond: (m, f) => {
+        waiting++;
+        most = Math.max(most, waiting);
+        setTimeout(() => {
+          waiting--;
+          f.reply(errorMessage(m.seq, 0));
+        }, 1);
+      },
+    });
+    await Promise.all(Array.from({ length: 40 }, (_, t) => c.request(read(t))));
+    expect(most).toBe(16);
+    c.close();
+  });
+
+  it('hands out the replies of a request as messages', async () => {
+    const { c } = open({
+      respond: (m, f) => {
+        f.reply(dataMessage(m.seq, 0x21, Uint8Array.of(9, 9, 9, 9), 0));
+        f.reply(errorMessage(m.seq, 0));
+      },
+    });
+    const [m] = (await c.request(read(1))) as NetlinkMessage[];
+    expect(m!.type).toBe(0x21);
+    expect(Array.from(m!.payload)).toEqual([9, 9, 9, 9]);
+    c.close();
+  });
+});
