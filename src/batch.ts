@@ -6,6 +6,7 @@ import { Errno, IpvsError } from './errors.js';
 import { type Request, type RequestSource, type Settle, kernelError } from './netlink/connection.js';
 import type { ByteWriter } from './netlink/attributes.js';
 import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService } from './ipvs/fast.js';
+import { keyOf } from './ipvs/keys.js';
 import { mergeDestination, mergeService } from './ipvs/merge.js';
 import * as req from './ipvs/requests.js';
 import type { DestinationKey, DestinationSpec, Service, ServiceKey, ServiceSpec, Timeouts } from './ipvs/types.js';
@@ -186,7 +187,7 @@ export class Batch {
     const services = await this.target.listServices({ withDestinations: updates.some((o) => o.op === 'updateDestination') });
     const map = new Map<string, Service>();
     for (const s of services) {
-      const key: ServiceKey = s.fwmark !== undefined ? { fwmark: s.fwmark, family: s.family } : { protocol: s.protocol!, address: s.address!, port: s.port! };
+      const key = keyOf(s);
       map.set(checkServiceKey('batch', key).label, s);
     }
     return map;

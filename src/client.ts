@@ -31,6 +31,9 @@ import type {
 } from './ipvs/types.js';
 import { checkServiceKey, checkDestinationKey } from './ipvs/validate.js';
 import { loadNative } from './native.js';
+import { keyOf } from './ipvs/keys.js';
+
+export { keyOf };
 
 export interface OpenOptions {
   /**
@@ -362,14 +365,6 @@ async function decodeInSlices<T>(replies: NetlinkMessage[], decode: (m: NetlinkM
   }
   return out;
 }
-
-/** The key of a listed service. */
-export function keyOf(s: Service): ServiceKey {
-  return s.fwmark !== undefined
-    ? { fwmark: s.fwmark, family: s.family }
-    : { protocol: s.protocol!, address: s.address!, port: s.port! };
-}
-
 
 function missingService(op: string, key: ServiceKey): IpvsError {
   const k = checkServiceKey(op, key);
