@@ -23,14 +23,14 @@ try {
   await ipvs.addService({ ...service, scheduler: 'rr' });
   for (const b of topo.backends) await ipvs.addDestination(service, { address: b.address, port: 80, forwarding: 'masq' });
 
-  console.log(`$ ipvs -Ln    (network namespace ${topo.director.netns})`);
+  console.log(`ipvs.listServices({ withDestinations: true }), printed like ipvsadm -Ln (network namespace ${topo.director.netns}):`);
   console.log(formatListing(await ipvs.listServices({ withDestinations: true }), await ipvs.info()));
 
-  console.log(`\n$ for i in 1 2 3 4; do curl http://${topo.vip}/; done    (from the client namespace)`);
+  console.log(`\nfour HTTP requests to http://${topo.vip}/ from the client namespace, each on a new connection:`);
   const r = await topo.request({ count: 4 });
   for (const x of r.results) console.log(x.backend ?? `failed: ${x.error}`);
 
-  console.log('\n$ ipvs -Ln    (after the requests)');
+  console.log('\nthe listing again, after the requests:');
   console.log(formatListing(await ipvs.listServices({ withDestinations: true })));
   process.exitCode = r.failures === 0 ? 0 : 1;
 } finally {
