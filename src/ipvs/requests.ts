@@ -36,13 +36,24 @@ const REPLYLESS = new Set<number>([
 const arena = new Arena();
 const ACKED = NLM_F_REQUEST | NLM_F_ACK;
 
+/** A request whose message is already packed in the arena: its bytes, on demand or into the send buffer. */
+abstract class PackedRequest {
+  constructor(protected readonly packed: Packed) {}
+  get message(): Uint8Array {
+    const p = this.packed;
+    return p.buf.subarray(p.at, p.at + p.len);
+  }
+  encode(w: ByteWriter): void {
+    copyPacked(w, this.packed);
+  }
+}
+
 /**
  * A validated IPVS request, encoded when made (into the shared arena) so
  * that it holds only its bytes and what error messages need.
  */
-class IpvsRequest implements Request {
+class IpvsRequest extends PackedRequest implements Request {
   readonly replyless: boolean;
-  private readonly packed: Packed;
   constructor(
     family: number,
     cmd: number,
@@ -51,15 +62,8 @@ class IpvsRequest implements Request {
     attrs: ((e: AttributeEncoder) => void) | undefined,
     readonly dump: boolean,
   ) {
+    super(arena.pack((w) => writeGenl(w, family, cmd, IPVS_GENL_VERSION, dump, attrs)));
     this.replyless = !dump && REPLYLESS.has(cmd);
-    this.packed = arena.pack((w) => writeGenl(w, family, cmd, IPVS_GENL_VERSION, dump, attrs));
-  }
-  get message(): Uint8Array {
-    const p = this.packed;
-    return p.buf.subarray(p.at, p.at + p.len);
-  }
-  encode(w: ByteWriter): void {
-    copyPacked(w, this.packed);
   }
   describe(status: NetlinkStatus, seq: number): IpvsError {
     return describeStatus(this.operation, status, seq, this.subject);
@@ -71,11 +75,11 @@ class IpvsRequest implements Request {
  * building the validated objects. A refusal is worded by the general path,
  * run then (only then) on the same input.
  */
-class FastRequest implements Request {
+class FastRequest extends PackedRequest implements Request {
   readonly replyless: boolean;
   constructor(
     readonly operation: string,
-    private readonly packed: Packed,
+    packed: Packed,
     /** The general path and its input (kept for wording a refusal). */
     private readonly general: (family: number, a: never, b: never, op: string) => Request,
     private readonly family: number,
@@ -83,14 +87,8 @@ class FastRequest implements Request {
     private readonly b: unknown,
     readonly dump = false,
   ) {
+    super(packed);
     this.replyless = !dump;
-  }
-  get message(): Uint8Array {
-    const p = this.packed;
-    return p.buf.subarray(p.at, p.at + p.len);
-  }
-  encode(w: ByteWriter): void {
-    copyPacked(w, this.packed);
   }
   describe(status: NetlinkStatus, seq: number): IpvsError {
     try {
