@@ -7,6 +7,12 @@
 //
 // The socket is non-blocking and polled by libuv on the main thread, so the
 // event loop never waits and no thread-pool thread is parked on a receive.
+//
+// Replies land either in a fresh Buffer per read (the default) or, once JS
+// hands over a receive buffer (useReceiveBuffer), straight in that buffer,
+// with only their length passed to the callback: a long listing then makes
+// no garbage here at all. JS must decode or copy the bytes before the
+// callback returns; the next read overwrites them.
 
 #include <napi.h>
 #include <uv.h>
@@ -36,13 +42,17 @@ namespace {
 // (net/netlink/af_netlink.c caps max_recvmsg_len there), and single replies
 // are smaller, so one slot of this size always holds a whole datagram.
 constexpr size_t kSlotSize = 32768;
-constexpr unsigned kSlots = 64;
+constexpr unsigned kSlots = 16;
 // Bounds of the work done per readable event, so one busy socket cannot
 // stall the event loop: datagrams read, read rounds, and bytes that JS sends
 // from inside the callbacks (the kernel runs every sent message right away,
 // inside sendto, so sent bytes stand for kernel time).
+// Every datagram read of a dump makes the kernel build the next one inside
+// that read, so bytes read stand for kernel time too: a large dump is read
+// a bounded slice per wake (the socket stays readable until it ends).
 constexpr unsigned kMaxPerWake = 4096;
 constexpr unsigned kMaxRounds = 32;
+constexpr size_t kReadBudget = 256 * 1024;
 constexpr size_t kSendBudget = 32 * 1024;
 constexpr size_t kMaxSend = 16 * 1024 * 1024;
 
@@ -128,14 +138,16 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
                            InstanceMethod("ref", &NetlinkSocket::Ref),
                            InstanceMethod("unref", &NetlinkSocket::Unref),
                            InstanceMethod("close", &NetlinkSocket::Close),
+                           InstanceMethod("useReceiveBuffer", &NetlinkSocket::UseReceiveBuffer),
                            InstanceAccessor("portId", &NetlinkSocket::PortId, nullptr),
                            InstanceAccessor("receiveBufferSize", &NetlinkSocket::ReceiveBufferSize, nullptr),
                        });
   }
 
   // new NetlinkSocket(protocol, netnsPath | null, rcvbuf, sndbuf, onData)
-  // onData(error | null, datagrams: Buffer | null): datagrams are concatenated,
-  // each padded to 4 bytes so netlink framing can be walked across them.
+  // onData(error | null, datagrams: Buffer | number | null): datagrams are
+  // concatenated, each padded to 4 bytes so netlink framing can be walked
+  // across them; a number is their length in the receive buffer JS gave.
   explicit NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
     Napi::Env env = info.Env();
     if (info.Length() != 5 || !info[0].IsNumber() || !(info[1].IsString() || info[1].IsNull()) ||
@@ -201,15 +213,45 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     slots_.resize(static_cast<size_t>(kSlots) * kSlotSize);
     iov_.resize(kSlots);
     msgs_.resize(kSlots);
-    for (unsigned i = 0; i < kSlots; i++) {
-      iov_[i].iov_base = slots_.data() + static_cast<size_t>(i) * kSlotSize;
-      iov_[i].iov_len = kSlotSize;
-    }
+    PointSlotsAt(slots_.data());
   }
 
   ~NetlinkSocket() override { Shutdown(); }
 
  private:
+  void PointSlotsAt(uint8_t* base) {
+    base_ = base;
+    for (unsigned i = 0; i < kSlots; i++) {
+      iov_[i].iov_base = base + static_cast<size_t>(i) * kSlotSize;
+      iov_[i].iov_len = kSlotSize;
+    }
+  }
+
+  // useReceiveBuffer(buf: Uint8Array of at least kSlots * kSlotSize bytes).
+  // Its memory never moves (ArrayBuffer backing stores do not), and the
+  // reference held here keeps it alive as long as the socket.
+  Napi::Value UseReceiveBuffer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const size_t need = static_cast<size_t>(kSlots) * kSlotSize;
+    if (info.Length() != 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        info[0].As<Napi::Uint8Array>().ByteLength() < need) {
+      Napi::TypeError::New(env, "useReceiveBuffer(buffer: Uint8Array of at least " + std::to_string(need) + " bytes)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (in_drain_) {
+      Napi::Error::New(env, "useReceiveBuffer: not from inside the data callback").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+    recv_ref_ = Napi::Persistent(buf);
+    PointSlotsAt(buf.Data());
+    shared_ = true;
+    std::vector<uint8_t>().swap(slots_);
+    return Napi::Number::New(env, static_cast<double>(need));
+  }
+
   static void OnReadable(uv_poll_t* handle, int status, int events) {
     auto* self = static_cast<NetlinkSocket*>(handle->data);
     if (self == nullptr || self->fd_ < 0) return;
@@ -230,8 +272,14 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       return;
     }
     unsigned total = 0;
+    size_t read = 0;
     sent_in_drain_ = 0;
-    for (unsigned round = 0; fd_ >= 0 && round < kMaxRounds && total < kMaxPerWake; round++) {
+    in_drain_ = true;
+    struct Leave {
+      bool& flag;
+      ~Leave() { flag = false; }
+    } leave{in_drain_};
+    for (unsigned round = 0; fd_ >= 0 && round < kMaxRounds && total < kMaxPerWake && read < kReadBudget; round++) {
       for (unsigned i = 0; i < kSlots; i++) {
         memset(&msgs_[i], 0, sizeof msgs_[i]);
         msgs_[i].msg_hdr.msg_iov = &iov_[i];
@@ -258,27 +306,33 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
         bytes += (static_cast<size_t>(msgs_[i].msg_len) + 3) & ~static_cast<size_t>(3);
       }
       bool sent = false;
+      read += bytes;
       if (bytes > 0) {
-        // Datagrams concatenated, each padded to 4 bytes, straight into
-        // the Buffer JS receives (no intermediate copy).
-        Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::New(env, bytes);
-        if (env.IsExceptionPending() || buf.IsEmpty()) {
-          // Out of memory: report it like an exception from the callback.
-          napi_fatal_exception(env, env.GetAndClearPendingException().Value());
-          return;
-        }
-        uint8_t* out = buf.Data();
+        // Datagrams concatenated, each padded to 4 bytes, in place (slot
+        // i moves down to `at` <= its own offset, so memmove is safe).
         size_t at = 0;
         for (int i = 0; i < n; i++) {
           if (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
           size_t len = msgs_[i].msg_len;
           size_t padded = (len + 3) & ~static_cast<size_t>(3);
-          memcpy(out + at, iov_[i].iov_base, len);
-          memset(out + at + len, 0, padded - len);
+          memmove(base_ + at, iov_[i].iov_base, len);
+          memset(base_ + at + len, 0, padded - len);
           at += padded;
         }
+        Napi::Value data;
+        if (shared_) {
+          data = Napi::Number::New(env, static_cast<double>(bytes));
+        } else {
+          Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::Copy(env, base_, bytes);
+          if (env.IsExceptionPending() || buf.IsEmpty()) {
+            // Out of memory: report it like an exception from the callback.
+            napi_fatal_exception(env, env.GetAndClearPendingException().Value());
+            return;
+          }
+          data = buf;
+        }
         size_t before = sent_in_drain_;
-        if (!Deliver(env, env.Null(), buf)) return;
+        if (!Deliver(env, env.Null(), data)) return;
         sent = sent_in_drain_ != before;
       }
       if (truncated && !Deliver(env, ErrnoError(env, EMSGSIZE, "recvmmsg").Value(), env.Null())) return;
@@ -373,6 +427,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
       fd_ = -1;
     }
     if (!on_data_.IsEmpty()) on_data_.Reset();
+    if (!recv_ref_.IsEmpty()) recv_ref_.Reset();
     delete context_;
     context_ = nullptr;
   }
@@ -383,6 +438,11 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
   Napi::FunctionReference on_data_;
   Napi::AsyncContext* context_ = nullptr;
   std::vector<uint8_t> slots_;
+  // Where reads land: slots_, or the JS receive buffer (shared_).
+  uint8_t* base_ = nullptr;
+  bool shared_ = false;
+  bool in_drain_ = false;
+  Napi::Reference<Napi::Uint8Array> recv_ref_;
   std::vector<struct iovec> iov_;
   std::vector<struct mmsghdr> msgs_;
   // Bytes sent since the current Drain began (see kSendBudget).

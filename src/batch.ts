@@ -22,7 +22,10 @@ export interface BatchOptions {
   stopOnError?: boolean;
 }
 
-/** The outcome of one queued operation. */
+/**
+ * The outcome of one queued operation. Successes are shared, frozen
+ * objects (one per operation name): a batch of any size makes none.
+ */
 export type BatchResult =
   | { ok: true; operation: string }
   | { ok: false; operation: string; error: IpvsError }
@@ -49,8 +52,50 @@ type Op =
   | { op: 'flush' }
   | { op: 'setTimeouts'; timeouts: Partial<Timeouts> };
 
+/**
+ * Queued operations, flat: an operation name and two arguments each, with
+ * no object per operation (a batch of 30,000 would otherwise hand the
+ * garbage collector 30,000 objects to copy while they wait).
+ */
+class OpList {
+  readonly names: Op['op'][] = [];
+  readonly args: unknown[] = [];
+  get length(): number {
+    return this.names.length;
+  }
+  push(name: Op['op'], a?: unknown, b?: unknown): void {
+    this.names.push(name);
+    this.args.push(a, b);
+  }
+  /** Operation `i` as an object (for the general path, which is rare). */
+  get(i: number): Op {
+    const a = this.args[2 * i];
+    const b = this.args[2 * i + 1];
+    switch (this.names[i]!) {
+      case 'addService':
+        return { op: 'addService', spec: a as ServiceSpec };
+      case 'updateService':
+        return { op: 'updateService', spec: a as ServiceSpec };
+      case 'deleteService':
+        return { op: 'deleteService', key: a as ServiceKey };
+      case 'addDestination':
+        return { op: 'addDestination', key: a as ServiceKey, dest: b as DestinationSpec };
+      case 'updateDestination':
+        return { op: 'updateDestination', key: a as ServiceKey, dest: b as DestinationSpec };
+      case 'deleteDestination':
+        return { op: 'deleteDestination', key: a as ServiceKey, dest: b as DestinationKey };
+      case 'zero':
+        return a === undefined ? { op: 'zero' } : { op: 'zero', key: a as ServiceKey };
+      case 'flush':
+        return { op: 'flush' };
+      case 'setTimeouts':
+        return { op: 'setTimeouts', timeouts: a as Partial<Timeouts> };
+    }
+  }
+}
+
 export class Batch {
-  private ops: Op[] = [];
+  private ops = new OpList();
 
   constructor(
     private readonly target: BatchTarget,
@@ -63,41 +108,41 @@ export class Batch {
   }
 
   addService(spec: ServiceSpec): this {
-    this.ops.push({ op: 'addService', spec });
+    this.ops.push('addService', spec);
     return this;
   }
   /** Settings left out keep their current values (read once for the whole batch). */
   updateService(spec: ServiceSpec): this {
-    this.ops.push({ op: 'updateService', spec });
+    this.ops.push('updateService', spec);
     return this;
   }
   deleteService(key: ServiceKey): this {
-    this.ops.push({ op: 'deleteService', key });
+    this.ops.push('deleteService', key);
     return this;
   }
   addDestination(key: ServiceKey, dest: DestinationSpec): this {
-    this.ops.push({ op: 'addDestination', key, dest });
+    this.ops.push('addDestination', key, dest);
     return this;
   }
   /** Settings left out keep their current values (read once for the whole batch). */
   updateDestination(key: ServiceKey, dest: DestinationSpec): this {
-    this.ops.push({ op: 'updateDestination', key, dest });
+    this.ops.push('updateDestination', key, dest);
     return this;
   }
   deleteDestination(key: ServiceKey, dest: DestinationKey): this {
-    this.ops.push({ op: 'deleteDestination', key, dest });
+    this.ops.push('deleteDestination', key, dest);
     return this;
   }
   zero(key?: ServiceKey): this {
-    this.ops.push(key === undefined ? { op: 'zero' } : { op: 'zero', key });
+    this.ops.push('zero', key);
     return this;
   }
   flush(): this {
-    this.ops.push({ op: 'flush' });
+    this.ops.push('flush');
     return this;
   }
   setTimeouts(timeouts: Partial<Timeouts>): this {
-    this.ops.push({ op: 'setTimeouts', timeouts });
+    this.ops.push('setTimeouts', timeouts);
     return this;
   }
 
@@ -111,7 +156,7 @@ export class Batch {
    */
   async run(): Promise<BatchResult[]> {
     const ops = this.ops;
-    this.ops = [];
+    this.ops = new OpList();
     this.lastKey = undefined;
     if (ops.length === 0) return [];
     const current = await this.readCurrent(ops);
@@ -121,38 +166,39 @@ export class Batch {
       let next = 0;
       let left = ops.length;
       const family = this.target.familyId;
+      const { names, args } = ops;
       this.target.feed({
         // The common changes go straight into the send buffer (see fast.ts);
         // anything else, and every refusal, through the general path.
-        write: (w) => next < ops.length && writeFast(w, family, ops[next]!) && ++next > 0,
-        next: () => (next < ops.length ? this.tryBuild(ops[next++]!, current) : undefined),
+        write: (w) => next < names.length && writeFast(w, family, names[next]!, args[2 * next], args[2 * next + 1]) && ++next > 0,
+        next: () => (next < names.length ? this.tryBuild(ops.get(next++), current) : undefined),
         settle: (i, error) => {
-          results[i] = error ? { ok: false, operation: ops[i]!.op, error } : { ok: true, operation: ops[i]!.op };
+          results[i] = error ? { ok: false, operation: names[i]!, error } : SUCCESS[names[i]!];
           if (--left === 0) resolve(results);
         },
         describe: (i, status, seq) => {
-          const r = this.tryBuild(ops[i]!, current);
+          const r = this.tryBuild(ops.get(i), current);
           return r instanceof IpvsError ? r : r.describe ? r.describe(status, seq) : kernelError(status, r.operation, seq);
         },
-        operation: (i) => ops[i]!.op,
+        operation: (i) => names[i]!,
       });
     });
   }
 
   /** One operation at a time, each sent only after the previous one succeeded. */
-  private runStopping(ops: Op[], current: Map<string, Service> | undefined): Promise<BatchResult[]> {
+  private runStopping(ops: OpList, current: Map<string, Service> | undefined): Promise<BatchResult[]> {
     return new Promise((resolve) => {
       const out = new Array<BatchResult>(ops.length);
       const stop = (from: number) => {
-        for (let j = from; j < ops.length; j++) out[j] = { ok: false, operation: ops[j]!.op, skipped: true };
+        for (let j = from; j < ops.length; j++) out[j] = { ok: false, operation: ops.names[j]!, skipped: true };
         resolve(out);
       };
       // Called from the connection's reply handling: the next request then
       // goes out in the same turn, without waiting for the event loop.
       const step = (i: number): void => {
         if (i === ops.length) return resolve(out);
-        const operation = ops[i]!.op;
-        const r = this.tryBuild(ops[i]!, current);
+        const operation = ops.names[i]!;
+        const r = this.tryBuild(ops.get(i), current);
         if (r instanceof IpvsError) {
           out[i] = { ok: false, operation, error: r };
           return stop(i + 1);
@@ -162,7 +208,7 @@ export class Batch {
             out[i] = { ok: false, operation, error };
             return stop(i + 1);
           }
-          out[i] = { ok: true, operation };
+          out[i] = SUCCESS[operation as Op['op']];
           step(i + 1);
         });
       };
@@ -181,10 +227,10 @@ export class Batch {
   }
 
   /** One read of the current state when updates need it for their defaults. */
-  private async readCurrent(ops: Op[]): Promise<Map<string, Service> | undefined> {
-    const updates = ops.filter((o) => o.op === 'updateService' || o.op === 'updateDestination');
+  private async readCurrent(ops: OpList): Promise<Map<string, Service> | undefined> {
+    const updates = ops.names.filter((name) => name === 'updateService' || name === 'updateDestination');
     if (updates.length === 0) return undefined;
-    const services = await this.target.listServices({ withDestinations: updates.some((o) => o.op === 'updateDestination') });
+    const services = await this.target.listServices({ withDestinations: updates.includes('updateDestination') });
     const map = new Map<string, Service>();
     for (const s of services) {
       const key = keyOf(s);
@@ -242,19 +288,32 @@ export class Batch {
   }
 }
 
+const success = (operation: Op['op']): BatchResult => Object.freeze({ ok: true, operation });
+const SUCCESS: Readonly<Record<Op['op'], BatchResult>> = {
+  addService: success('addService'),
+  updateService: success('updateService'),
+  deleteService: success('deleteService'),
+  addDestination: success('addDestination'),
+  updateDestination: success('updateDestination'),
+  deleteDestination: success('deleteDestination'),
+  zero: success('zero'),
+  flush: success('flush'),
+  setTimeouts: success('setTimeouts'),
+};
+
 /** Writes an operation through the fast lane if it can (see fast.ts). */
-function writeFast(w: ByteWriter, family: number, o: Op): boolean {
+function writeFast(w: ByteWriter, family: number, name: Op['op'], a: unknown, b: unknown): boolean {
   const start = w.length;
   try {
-    switch (o.op) {
+    switch (name) {
       case 'addService':
-        return writeAddService(w, family, o.spec);
+        return writeAddService(w, family, a as ServiceSpec);
       case 'deleteService':
-        return writeDeleteService(w, family, o.key);
+        return writeDeleteService(w, family, a as ServiceKey);
       case 'addDestination':
-        return writeAddDestination(w, family, o.key, o.dest);
+        return writeAddDestination(w, family, a as ServiceKey, b as DestinationSpec);
       case 'deleteDestination':
-        return writeDeleteDestination(w, family, o.key, o.dest);
+        return writeDeleteDestination(w, family, a as ServiceKey, b as DestinationKey);
       default:
         return false;
     }

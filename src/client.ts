@@ -8,7 +8,7 @@ import { Errno, IpvsError, inputError } from './errors.js';
 import { decodeGenl, resolveFamily } from './genetlink/genl.js';
 import { formatAddress } from './ipvs/address.js';
 import { NETLINK_GENERIC } from './netlink/constants.js';
-import { Connection, type Request } from './netlink/connection.js';
+import { Connection, type Explain, type Request } from './netlink/connection.js';
 import type { NetlinkMessage } from './netlink/message.js';
 import { Batch, type BatchOptions, type BatchTarget } from './batch.js';
 import { decodeDaemon, decodeDestination, decodeInfo, decodeService, decodeTimeouts } from './ipvs/codec.js';
@@ -31,6 +31,7 @@ import type {
 } from './ipvs/types.js';
 import { checkServiceKey, checkDestinationKey } from './ipvs/validate.js';
 import { loadNative } from './native.js';
+import { scanDestination, scanService } from './ipvs/scan.js';
 import { keyOf } from './ipvs/keys.js';
 
 export { keyOf };
@@ -144,8 +145,18 @@ export class Ipvs {
     return this.conn.requestVoid(r);
   }
 
+  /**
+   * A change the fast lane just packed (req.stage*): queued as bytes, with
+   * no request object, so concurrent calls cost about what a batch does.
+   */
+  private staged(op: string, explain: Explain, a: unknown, b: unknown): Promise<void> {
+    const at = req.stageArena;
+    return this.conn.requestStaged(at.lastBuf, at.lastAt, at.lastLen, op, explain, this.familyId, a, b);
+  }
+
   /** Like `ipvsadm -A -t VIP:PORT -s SCHED [-p [T]] [-M MASK] [-b FLAGS] [-o] [--pe sip]`. */
   addService(spec: ServiceSpec): Promise<void> {
+    if (req.stageAddService(this.familyId, spec)) return this.staged('addService', req.explainAddService, spec, undefined);
     return this.change(() => req.addService(this.familyId, spec));
   }
 
@@ -164,6 +175,7 @@ export class Ipvs {
 
   /** Like `ipvsadm -D -t VIP:PORT`. */
   deleteService(key: ServiceKey): Promise<void> {
+    if (req.stageDeleteService(this.familyId, key)) return this.staged('deleteService', req.explainDeleteService, key, undefined);
     return this.change(() => req.deleteService(this.familyId, key));
   }
 
@@ -181,8 +193,12 @@ export class Ipvs {
 
   /** Every virtual service (like `ipvsadm -Ln`), optionally with its real servers. */
   async listServices(opts: ListOptions = {}): Promise<Service[]> {
-    const replies = await this.run(() => req.listServices(this.familyId));
-    const services = await decodeInSlices(replies, (m) => decodeService(decodeGenl(m, 'service').attrs));
+    // Decoded as the replies are read (a bounded slice per wake-up), straight
+    // from the receive buffer: no message objects, no copies.
+    const services: Service[] = [];
+    const r = req.listServices(this.familyId);
+    r.onReply = (data, view, start, end) => void services.push(scanService(data, view, start, end));
+    await this.conn.request(r);
     if (opts.withDestinations) await this.fillDestinations(services);
     return services;
   }
@@ -204,17 +220,17 @@ export class Ipvs {
         next: () => {
           if (failed || next >= services.length) return undefined;
           const s = services[next++]!;
-          return req.listDestinationsOf(this.familyId, keyOf(s));
+          const dests: Destination[] = [];
+          s.destinations = dests;
+          const r = req.listDestinationsOf(this.familyId, keyOf(s));
+          r.onReply = (data, view, start, end) => void dests.push(scanDestination(data, view, start, end, s.family));
+          return r;
         },
-        settle: (i, error, replies) => {
+        settle: (_i, error) => {
           if (failed) return;
-          const s = services[i]!;
-          try {
-            if (error) throw error;
-            s.destinations = replies.map((m) => decodeDestination(decodeGenl(m, 'destination').attrs, s.family));
-          } catch (e) {
+          if (error) {
             failed = true;
-            reject(e);
+            reject(error);
             return;
           }
           if (--left === 0) resolve();
@@ -243,6 +259,7 @@ export class Ipvs {
   /** Like `ipvsadm -a -t VIP:PORT -r RIP:PORT -m -w 2`. */
   addDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
     if (dest && dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) return this.addTunnelDestination(service, dest);
+    if (req.stageAddDestination(this.familyId, service, dest)) return this.staged('addDestination', req.explainAddDestination, service, dest);
     return this.change(() => req.addDestination(this.familyId, service, dest));
   }
 
@@ -286,6 +303,7 @@ export class Ipvs {
 
   /** Like `ipvsadm -d -t VIP:PORT -r RIP:PORT`. */
   deleteDestination(service: ServiceKey, dest: DestinationKey): Promise<void> {
+    if (req.stageDeleteDestination(this.familyId, service, dest)) return this.staged('deleteDestination', req.explainDeleteDestination, service, dest);
     return this.change(() => req.deleteDestination(this.familyId, service, dest));
   }
 
@@ -351,20 +369,6 @@ export class Ipvs {
   private batchTarget: BatchTarget | undefined;
 }
 
-/**
- * Decodes many replies a slice at a time, letting the event loop run in
- * between (tens of thousands of services take longer than a turn should).
- */
-async function decodeInSlices<T>(replies: NetlinkMessage[], decode: (m: NetlinkMessage) => T): Promise<T[]> {
-  const SLICE = 512;
-  const out: T[] = [];
-  for (let i = 0; i < replies.length; i += SLICE) {
-    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-    const end = Math.min(replies.length, i + SLICE);
-    for (let j = i; j < end; j++) out.push(decode(replies[j]!));
-  }
-  return out;
-}
 
 function missingService(op: string, key: ServiceKey): IpvsError {
   const k = checkServiceKey(op, key);

@@ -6,10 +6,12 @@
 import { createRequire } from 'node:module';
 
 /**
- * Called with the datagrams the kernel sent, concatenated and 4-byte aligned.
- * When the callback sends, the native side reads again at once (bounded).
+ * Called with the datagrams the kernel sent, concatenated and 4-byte aligned:
+ * a Buffer of them, or, after `useReceiveBuffer`, their length in that
+ * buffer (valid only until the callback returns). When the callback sends,
+ * the native side reads again at once (bounded).
  */
-export type OnData = (error: NativeError | null, data: Buffer | null) => void;
+export type OnData = (error: NativeError | null, data: Buffer | number | null) => void;
 
 /** Raw facts about a failed system call; errors.ts turns them into IpvsError. */
 export interface NativeError extends Error {
@@ -30,7 +32,16 @@ export interface NativeSocket {
   readonly portId: number;
   /** SO_RCVBUF as granted (absent in stand-ins for tests). */
   readonly receiveBufferSize?: number;
+  /**
+   * Reads land in `buffer` from now on (it must hold RECEIVE_BUFFER_BYTES)
+   * and onData gets their length instead of a fresh Buffer. Optional: test
+   * stand-ins deliver Buffers.
+   */
+  useReceiveBuffer?(buffer: Uint8Array): number;
 }
+
+/** The size of the receive buffer the addon reads into (16 slots of 32 KiB). */
+export const RECEIVE_BUFFER_BYTES = 16 * 32768;
 
 export interface NativeBinding {
   NetlinkSocket: new (

@@ -7,7 +7,7 @@ import type { IpvsError } from '../errors.js';
 import { writeGenl } from '../genetlink/genl.js';
 import { Arena, type Packed, copyPacked } from '../netlink/arena.js';
 import type { AttributeEncoder, ByteWriter } from '../netlink/attributes.js';
-import { type Request, kernelError } from '../netlink/connection.js';
+import { type Explain, type Request, kernelError } from '../netlink/connection.js';
 import { NLM_F_ACK, NLM_F_REQUEST } from '../netlink/constants.js';
 import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService, writeDumpDestinations } from './fast.js';
 import type { NetlinkStatus } from '../netlink/message.js';
@@ -38,6 +38,8 @@ const ACKED = NLM_F_REQUEST | NLM_F_ACK;
 
 /** A request whose message is already packed in the arena: its bytes, on demand or into the send buffer. */
 abstract class PackedRequest {
+  /** See Request.onReply (set by whoever streams a dump). */
+  onReply?: Request['onReply'];
   constructor(protected readonly packed: Packed) {}
   get message(): Uint8Array {
     const p = this.packed;
@@ -91,15 +93,40 @@ class FastRequest extends PackedRequest implements Request {
     this.replyless = !dump;
   }
   describe(status: NetlinkStatus, seq: number): IpvsError {
-    try {
-      const r = this.general(this.family, this.a as never, this.b as never, this.operation);
-      if (r.describe) return r.describe(status, seq);
-    } catch {
-      // (the input changed since: word it plainly)
-    }
-    return kernelError(status, this.operation, seq);
+    return explainFast(this.general, this.family, this.a, this.b, this.operation, status, seq);
   }
 }
+
+type General = (family: number, a: never, b: never, op: string) => Request;
+
+/** Words a refusal of a fast-lane change: the general path, run now on the same input. */
+function explainFast(general: General, family: number, a: unknown, b: unknown, op: string, status: NetlinkStatus, seq: number): IpvsError {
+  try {
+    const r = general(family, a as never, b as never, op);
+    if (r.describe) return r.describe(status, seq);
+  } catch {
+    // (the input changed since: word it plainly)
+  }
+  return kernelError(status, op, seq);
+}
+
+/**
+ * Staged changes (Connection.requestStaged): the fast lane packs the
+ * message into the arena now, without an ack flag, and leaves where it lies
+ * in `arena.lastBuf/lastAt/lastLen`; false when the lane declines (the
+ * caller then builds a request the general way). `explain*` word refusals.
+ */
+export { arena as stageArena };
+export const stageAddService = (family: number, spec: ServiceSpec): boolean => arena.tryPack(writeAddService, family, spec, NLM_F_REQUEST);
+export const stageDeleteService = (family: number, key: ServiceKey): boolean => arena.tryPack(writeDeleteService, family, key, NLM_F_REQUEST);
+export const stageAddDestination = (family: number, key: ServiceKey, dest: DestinationSpec): boolean => arena.tryPack(stageDest, family, key, dest);
+export const stageDeleteDestination = (family: number, key: ServiceKey, dest: DestinationKey): boolean => arena.tryPack(stageDestKey, family, key, dest);
+const stageDest = (w: ByteWriter, family: number, key: ServiceKey, dest: DestinationSpec): boolean => writeAddDestination(w, family, key, dest);
+const stageDestKey = (w: ByteWriter, family: number, key: ServiceKey, dest: DestinationKey): boolean => writeDeleteDestination(w, family, key, dest);
+export const explainAddService: Explain = (op, status, seq, family, spec) => explainFast(addServiceGeneral, family as number, spec, undefined, op, status, seq);
+export const explainDeleteService: Explain = (op, status, seq, family, key) => explainFast(deleteServiceGeneral, family as number, key, undefined, op, status, seq);
+export const explainAddDestination: Explain = (op, status, seq, family, key, dest) => explainFast(addDestinationGeneral, family as number, key, dest, op, status, seq);
+export const explainDeleteDestination: Explain = (op, status, seq, family, key, dest) => explainFast(deleteDestinationGeneral, family as number, key, dest, op, status, seq);
 
 /** Packs a fast-lane message (with NLM_F_ACK, like every other request); undefined when the lane declines. */
 function packFast(write: (w: ByteWriter) => boolean): Packed | undefined {

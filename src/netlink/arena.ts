@@ -18,6 +18,42 @@ export interface Packed {
 
 export class Arena {
   private readonly w = new ByteWriter(CHUNK);
+  /** Where the last successful `tryPack` left its message. */
+  lastBuf: Uint8Array = this.w.buf;
+  lastAt = 0;
+  lastLen = 0;
+
+  /**
+   * Like `pack`, for a writer that may decline (returns false having
+   * written nothing), with no closure and no result object: where the
+   * message lies is left in lastBuf, lastAt and lastLen.
+   */
+  tryPack<A, B>(write: (w: ByteWriter, family: number, a: A, b: B) => boolean, family: number, a: A, b: B): boolean {
+    const w = this.room();
+    const at = w.length;
+    let wrote = false;
+    try {
+      wrote = write(w, family, a, b);
+    } finally {
+      if (!wrote) w.length = at;
+    }
+    if (!wrote) return false;
+    this.lastBuf = w.buf;
+    this.lastAt = at;
+    this.lastLen = w.length - at;
+    return true;
+  }
+
+  /** The writer, on a fresh chunk when the current one is nearly full. */
+  private room(): ByteWriter {
+    const w = this.w;
+    if (w.length > CHUNK - 4096) {
+      w.buf = Buffer.allocUnsafe(CHUNK);
+      w.view = new DataView(w.buf.buffer, w.buf.byteOffset, w.buf.byteLength);
+      w.length = 0;
+    }
+    return w;
+  }
 
   /**
    * Encodes one message with `write` (which appends it to the writer) and
@@ -25,12 +61,7 @@ export class Arena {
    * what was returned stays valid while referenced.
    */
   pack(write: (w: ByteWriter) => void): Packed {
-    const w = this.w;
-    if (w.length > CHUNK - 4096) {
-      w.buf = Buffer.allocUnsafe(CHUNK);
-      w.view = new DataView(w.buf.buffer, w.buf.byteOffset, w.buf.byteLength);
-      w.length = 0;
-    }
+    const w = this.room();
     const at = w.length;
     try {
       write(w);

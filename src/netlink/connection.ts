@@ -24,7 +24,7 @@
  * moving: the kernel runs every message of a send inside the system call.
  */
 import { Errno, IpvsError } from '../errors.js';
-import type { NativeBinding, NativeError, NativeSocket } from '../native.js';
+import { type NativeBinding, type NativeError, type NativeSocket, RECEIVE_BUFFER_BYTES } from '../native.js';
 import { ByteWriter } from './attributes.js';
 import {
   NLMSG_DONE,
@@ -81,6 +81,14 @@ export interface Request {
   operation: string;
   /** Turns a kernel refusal into the caller's error (to word it for people). */
   describe?: (status: NetlinkStatus, seq: number) => IpvsError;
+  /**
+   * For dumps: takes each data message as it arrives, instead of collecting
+   * them as replies (the request then settles with none). The bytes are the
+   * receive buffer's and are overwritten once this returns: decode, don't
+   * keep. `start` is the payload (after the netlink header), `end` the end
+   * of the message. A throw fails the request as a decode error.
+   */
+  onReply?: (data: Uint8Array, view: DataView, start: number, end: number) => void;
 }
 
 /** Receives the outcome of one request: an error, or its reply messages (none for a change). */
@@ -150,6 +158,63 @@ class Pending {
   }
 }
 
+/** Words a kernel refusal of a staged change (see Connection.requestStaged); a, b, c are the caller's. */
+export type Explain = (operation: string, status: NetlinkStatus, seq: number, a: unknown, b: unknown, c: unknown) => IpvsError;
+
+/** Slots per staged change: buf, at, len, operation, explain, a, b, c, resolve, reject. */
+const STRIDE = 10;
+
+/**
+ * Changes their callers already encoded (a flat array, no object per
+ * change): concurrent calls take the batch's fast lane through this feed.
+ */
+class StagedFeed implements RequestSource {
+  private readonly items: unknown[] = [];
+  private written = 0;
+  private count = 0;
+
+  add(buf: Uint8Array, at: number, len: number, operation: string, explain: Explain, a: unknown, b: unknown, c: unknown, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+    this.items.push(buf, at, len, operation, explain, a, b, c, resolve, reject);
+    this.count++;
+  }
+  write(w: ByteWriter): boolean {
+    if (this.written >= this.count) return false;
+    const k = this.written++ * STRIDE;
+    const items = this.items;
+    const src = items[k] as Uint8Array;
+    const at = items[k + 1] as number;
+    const len = items[k + 2] as number;
+    const to = w.reserve(len);
+    const dst = w.buf;
+    // (a loop beats subarray + set for messages this small)
+    for (let i = 0; i < len; i++) dst[to + i] = src[at + i]!;
+    return true;
+  }
+  /** Only when the connection closes with changes unwritten: hands them out to be failed. */
+  next(): Request | undefined {
+    if (this.written >= this.count) return undefined;
+    const k = this.written++ * STRIDE;
+    const i = this.items;
+    return { message: (i[k] as Uint8Array).subarray(i[k + 1] as number, (i[k + 1] as number) + (i[k + 2] as number)), dump: false, replyless: true, operation: i[k + 3] as string };
+  }
+  settle(index: number, error: IpvsError | null): void {
+    const k = index * STRIDE;
+    const items = this.items;
+    const done = (error ? items[k + 9] : items[k + 8]) as (v: unknown) => void;
+    // Let the input and the bytes go now (the array lives as long as the feed).
+    for (let j = 0; j < STRIDE; j++) items[k + j] = undefined;
+    done(error ?? undefined);
+  }
+  describe(index: number, status: NetlinkStatus, seq: number): IpvsError {
+    const k = index * STRIDE;
+    const i = this.items;
+    return (i[k + 4] as Explain)(i[k + 3] as string, status, seq, i[k + 5], i[k + 6], i[k + 7]);
+  }
+  operation(index: number): string {
+    return (this.items[index * STRIDE + 3] as string | undefined) ?? 'request';
+  }
+}
+
 /** A RequestSource in the queue, with the request it handed out but could not yet send. */
 class Feed {
   count = 0;
@@ -209,8 +274,13 @@ export class Connection {
   private spans: Span[] = [];
   private spanItems = 0;
   private readonly writer = new ByteWriter(48 * 1024);
+  /** Where the addon reads replies into, when it can (no Buffer per read). */
+  private recv: Buffer | null = null;
+  private recvView: DataView | null = null;
   private readonly chunk: Pending[] = [];
   private dumpActive = false;
+  /** The feed of staged changes that later ones may join (see requestStaged). */
+  private staged: Feed | null = null;
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private tick = 0;
@@ -231,6 +301,12 @@ export class Connection {
       );
     } catch (e) {
       throw socketError(e, 'open');
+    }
+    if (this.socket.useReceiveBuffer) {
+      const buf = Buffer.allocUnsafeSlow(RECEIVE_BUFFER_BYTES);
+      this.socket.useReceiveBuffer(buf);
+      this.recv = buf;
+      this.recvView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     }
     const rcvbuf = this.socket.receiveBufferSize ?? 0;
     const fits = rcvbuf > 0 ? Math.max(16, Math.floor(rcvbuf / REPLY_TRUESIZE)) : Infinity;
@@ -262,6 +338,30 @@ export class Connection {
     this.schedule();
     this.updateRef();
     return promise;
+  }
+
+  /**
+   * Queues a change the caller already encoded (bytes `at`..`at + len` of
+   * `buf`, a netlink header with NLM_F_REQUEST and no ack, at most
+   * MAX_WRITTEN bytes; they must stay unchanged until sent): like
+   * `requestVoid`, without a request or pending object per change. Changes
+   * staged in a row share one feed, so thousands of concurrent calls cost
+   * what a batch costs. `explain` words a refusal, from `a`, `b`, `c`.
+   */
+  requestStaged(buf: Uint8Array, at: number, len: number, operation: string, explain: Explain, a: unknown, b: unknown, c: unknown): Promise<void> {
+    if (this.closed) return Promise.reject(closedError(operation));
+    let f = this.staged;
+    // Only the queue's last item may grow, or changes would overtake requests queued after them.
+    if (!f || f.ended || this.queue[this.queue.length - 1] !== f) {
+      f = new Feed(new StagedFeed());
+      this.staged = f;
+      this.queue.push(f);
+    }
+    const promise = new Promise(captureOnly);
+    (f.source as StagedFeed).add(buf, at, len, operation, explain, a, b, c, captured.resolve, captured.reject);
+    this.schedule();
+    this.updateRef();
+    return promise as Promise<void>;
   }
 
   /** Like `request`, with a callback instead of a promise (called exactly once). */
@@ -509,7 +609,7 @@ export class Connection {
     chunk.length = 0;
   }
 
-  private onData(err: NativeError | null, data: Buffer | null): void {
+  private onData(err: NativeError | null, received: Buffer | number | null): void {
     if (err) {
       // ENOBUFS: the kernel dropped replies; which ones cannot be known.
       const text = err.errno === Errno.ENOBUFS ? 'the kernel dropped netlink replies (receive buffer overrun); the outcome of this request is unknown' : undefined;
@@ -517,9 +617,12 @@ export class Connection {
       this.updateRef();
       return;
     }
-    if (!data) return;
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    const end = data.length;
+    if (received === null) return;
+    // Bytes in the shared receive buffer are copied when kept past this call.
+    const shared = typeof received === 'number';
+    const data = shared ? this.recv! : received;
+    const view = shared ? this.recvView! : new DataView(data.buffer, data.byteOffset, data.byteLength);
+    const end = shared ? Math.min(received, data.length) : data.length;
     for (let off = 0; off + NLMSG_HDRLEN <= end; ) {
       const len = view.getUint32(off, os);
       if (len < NLMSG_HDRLEN || off + len > end) {
@@ -546,13 +649,17 @@ export class Connection {
         this.finish(p, OK); // a plain ack
         continue;
       }
-      const m: NetlinkMessage = { type, flags, seq, pid: view.getUint32(at + 12, os), payload: data.subarray(at + NLMSG_HDRLEN, at + len) };
       try {
-        if (type === NLMSG_ERROR) this.finish(p, parseError(m));
-        else if (type === NLMSG_DONE) this.finish(p, parseDone(m));
-        else {
+        if (type === NLMSG_ERROR || type === NLMSG_DONE) {
+          const m: NetlinkMessage = { type, flags, seq, pid: view.getUint32(at + 12, os), payload: data.subarray(at + NLMSG_HDRLEN, at + len) };
+          this.finish(p, type === NLMSG_ERROR ? parseError(m) : parseDone(m));
+        } else {
           if (flags & NLM_F_DUMP_INTR) p.interrupted = true;
-          (p.replies ??= []).push(m);
+          if (p.req.onReply) p.req.onReply(data, view, at + NLMSG_HDRLEN, at + len);
+          else {
+            const payload = shared ? copyOf(data, at + NLMSG_HDRLEN, at + len) : data.subarray(at + NLMSG_HDRLEN, at + len);
+            (p.replies ??= []).push({ type, flags, seq, pid: view.getUint32(at + 12, os), payload });
+          }
         }
       } catch (e) {
         this.inflight.delete(p.seq);
@@ -742,8 +849,21 @@ function capture(resolve: (v: unknown) => void, reject: (e: unknown) => void): v
   capturing!.reject = reject;
   capturing = null;
 }
+// The same for staged changes, which have no Pending to hold them.
+const captured: { resolve: (v: unknown) => void; reject: (e: unknown) => void } = { resolve: () => {}, reject: () => {} };
+function captureOnly(resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
 /** The replies of a request that has none (shared, so frozen). */
 const NONE: NetlinkMessage[] = Object.freeze([]) as unknown as NetlinkMessage[];
+
+/** A copy of some bytes (small ones come out of Buffer's shared pool). */
+function copyOf(data: Buffer, start: number, end: number): Buffer {
+  const b = Buffer.allocUnsafe(end - start);
+  data.copy(b, 0, start, end);
+  return b;
+}
 
 /** Fails the unsettled items of a span; returns how many. */
 function failSpan(s: Span, make: (offset: number) => IpvsError): number {

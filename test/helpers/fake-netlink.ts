@@ -37,6 +37,12 @@ export interface FakeOptions {
   maxRounds?: number;
   /** Keep every message sent in `sent` (default true; off for benchmarks). */
   record?: boolean;
+  /**
+   * Deliver replies like the addon after useReceiveBuffer: into the one
+   * buffer, passing only their length, and scribble over it once the
+   * callback returns (so anything kept without a copy shows up corrupt).
+   */
+  shared?: boolean;
 }
 
 function header(len: number, type: number, flags: number, seq: number): Uint8Array {
@@ -97,6 +103,7 @@ export class FakeSocket implements NativeSocket {
   /** Make the next send throw this errno. */
   failNextSend: number | undefined;
   private queue: Uint8Array[] = [];
+  private recv: Uint8Array | undefined;
   private wakeScheduled = false;
   private sentInCallback = false;
 
@@ -105,6 +112,12 @@ export class FakeSocket implements NativeSocket {
     private readonly opts: FakeOptions,
   ) {
     this.receiveBufferSize = opts.receiveBufferSize;
+    if (opts.shared) {
+      this.useReceiveBuffer = (buffer) => {
+        this.recv = buffer;
+        return buffer.length;
+      };
+    }
   }
 
   send(buffer: Uint8Array): number {
@@ -143,6 +156,8 @@ export class FakeSocket implements NativeSocket {
     setImmediate(() => this.onData(e, null));
   }
 
+  useReceiveBuffer?: (buffer: Uint8Array) => number;
+
   ref(): void {
     this.refed = true;
   }
@@ -172,7 +187,12 @@ export class FakeSocket implements NativeSocket {
         }
         this.sentInCallback = false;
         rounds++;
-        this.onData(null, buf);
+        if (this.recv) {
+          if (total > this.recv.length) throw new Error('fake: replies overflow the receive buffer');
+          this.recv.set(buf);
+          this.onData(null, total);
+          this.recv.fill(0xaa, 0, total);
+        } else this.onData(null, buf);
         if (!this.sentInCallback) break;
       }
       this.lastRounds = rounds;

@@ -118,7 +118,26 @@ describe('concurrent calls', () => {
     const out = await Promise.allSettled(calls);
     expect(out.slice(0, 400).every((o) => o.status === 'fulfilled')).toBe(true);
     expect(out.slice(400).map((o) => (o.status === 'rejected' ? (o.reason as { code: string }).code : 'ok'))).toEqual(new Array(100).fill('EEXIST'));
+    expect((out[450] as PromiseRejectedResult).reason).toMatchObject({ kind: 'kernel', operation: 'addService', message: 'virtual service TCP 10.10.0.50:80 already exists' });
     expect(saved()).toHaveLength(400);
+  });
+
+  it('a call sends its input as it was when called (one spec object reused is fine)', async () => {
+    const spec = { protocol: 'tcp' as const, address: '', port: 80, scheduler: 'rr' };
+    const dest = { address: '', forwarding: 'masq' as const, weight: 1 };
+    const calls = [];
+    for (let i = 0; i < 3; i++) {
+      spec.address = `10.20.0.${i}`;
+      calls.push(t.ipvs.addService(spec));
+      dest.address = `172.16.9.${i}`;
+      dest.weight = i + 1;
+      calls.push(t.ipvs.addDestination(spec, dest));
+    }
+    spec.address = 'changed after the calls';
+    await Promise.all(calls);
+    expect(saved()).toEqual(
+      [0, 1, 2].flatMap((i) => [`-A -t 10.20.0.${i}:80 -s rr`, `-a -t 10.20.0.${i}:80 -r 172.16.9.${i}:80 -m -w ${i + 1}`]).sort(),
+    );
   });
 
   it('sequential awaits and concurrent reads and changes all agree with the kernel', async () => {

@@ -3,7 +3,7 @@
  * error or works; it never crashes the process.
  */
 import { describe, expect, it } from 'vitest';
-import { loadNative, type NativeSocket } from '../../src/native.js';
+import { RECEIVE_BUFFER_BYTES, loadNative, type NativeSocket } from '../../src/native.js';
 import { createNetns } from '../helpers/netns.js';
 
 const { NetlinkSocket } = loadNative();
@@ -51,6 +51,34 @@ describe('native NetlinkSocket', () => {
     s.unref();
   });
 
+  it('rejects a bad receive buffer and keeps working', () => {
+    const s = new Raw(16, null, 0, 0, noop);
+    const use = s.useReceiveBuffer as (...x: unknown[]) => number;
+    const bad: unknown[][] = [[], ['x'], [new Uint8Array(RECEIVE_BUFFER_BYTES - 1)], [new Uint16Array(RECEIVE_BUFFER_BYTES)], [{}], [Buffer.alloc(RECEIVE_BUFFER_BYTES), 1]];
+    for (const args of bad) expect(() => use.apply(s, args), String(args.length)).toThrow(TypeError);
+    expect(use.call(s, Buffer.alloc(RECEIVE_BUFFER_BYTES))).toBe(RECEIVE_BUFFER_BYTES);
+    s.close();
+  });
+
+  it('reads replies into the receive buffer it was given, passing their length', async () => {
+    const recv = Buffer.alloc(RECEIVE_BUFFER_BYTES);
+    const got = await new Promise<{ len: number; type: number; seq: number }>((resolve, reject) => {
+      const s = new Raw(16, null, 0, 0, (err: unknown, data: unknown) => {
+        s.close();
+        if (err) reject(err);
+        else if (typeof data !== 'number') reject(new Error(`expected a length, got ${typeof data}`));
+        // (read now: the buffer is the socket's again once this returns)
+        else resolve({ len: data, type: recv.readUInt16LE(4), seq: recv.readUInt32LE(8) });
+      });
+      s.useReceiveBuffer!(recv);
+      s.ref();
+      s.send(getFamily('nlctrl', 9));
+    });
+    expect(got.len).toBeGreaterThan(16);
+    expect(got.type).toBe(0x10);
+    expect(got.seq).toBe(9);
+  });
+
   it('opens inside another namespace and answers a real request there', async () => {
     const ns = createNetns('native');
     try {
@@ -61,19 +89,7 @@ describe('native NetlinkSocket', () => {
           else resolve(data!);
         });
         s.ref();
-        // nlctrl GETFAMILY "nlctrl", flags REQUEST|ACK, seq 7
-        const name = Buffer.from('nlctrl\0');
-        const attrLen = 4 + name.length;
-        const msg = Buffer.alloc(16 + 4 + ((attrLen + 3) & ~3));
-        msg.writeUInt32LE(msg.length, 0);
-        msg.writeUInt16LE(0x10, 4);
-        msg.writeUInt16LE(0x5, 6);
-        msg.writeUInt32LE(7, 8);
-        msg[16] = 3;
-        msg[17] = 1;
-        msg.writeUInt16LE(attrLen, 20);
-        msg.writeUInt16LE(2, 22);
-        name.copy(msg, 24);
+        const msg = getFamily('nlctrl', 7);
         expect(s.send(msg)).toBe(msg.length);
       });
       // The family description, then the ack, both with our sequence number.
@@ -84,3 +100,20 @@ describe('native NetlinkSocket', () => {
     }
   });
 });
+
+/** nlctrl GETFAMILY `family`, flags REQUEST|ACK. */
+function getFamily(family: string, seq: number): Buffer {
+  const name = Buffer.from(`${family}\0`);
+  const attrLen = 4 + name.length;
+  const msg = Buffer.alloc(16 + 4 + ((attrLen + 3) & ~3));
+  msg.writeUInt32LE(msg.length, 0);
+  msg.writeUInt16LE(0x10, 4);
+  msg.writeUInt16LE(0x5, 6);
+  msg.writeUInt32LE(seq, 8);
+  msg[16] = 3;
+  msg[17] = 1;
+  msg.writeUInt16LE(attrLen, 20);
+  msg.writeUInt16LE(2, 22);
+  name.copy(msg, 24);
+  return msg;
+}

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { IpvsError } from '../../src/errors.js';
 import { ByteWriter } from '../../src/netlink/attributes.js';
-import { Connection, type Request, type RequestSource } from '../../src/netlink/connection.js';
+import { Connection, type Explain, type Request, type RequestSource } from '../../src/netlink/connection.js';
 import { NLM_F_REQUEST } from '../../src/netlink/constants.js';
 import type { NetlinkMessage } from '../../src/netlink/message.js';
 import {
@@ -338,6 +338,113 @@ describe('Connection', () => {
     const [m] = (await c.request(read(1))) as NetlinkMessage[];
     expect(m!.type).toBe(0x21);
     expect(Array.from(m!.payload)).toEqual([9, 9, 9, 9]);
+    c.close();
+  });
+});
+
+describe('Connection with the shared receive buffer', () => {
+  const shared = (opts: FakeOptions = {}) => open({ ...opts, shared: true });
+
+  it('copies the replies it keeps (the buffer is overwritten after each read)', async () => {
+    const { c } = shared({
+      respond: (m, f) => {
+        for (let i = 0; i < 3; i++) f.reply(dataMessage(m.seq, 0x20, Uint8Array.of(tagOf(m), i, 0, 0)));
+        setImmediate(() => f.reply(doneMessage(m.seq)));
+      },
+    });
+    const [a, b] = await Promise.all([c.request(dump(1)), c.request(dump(2))]);
+    expect(a!.map((m) => [m.payload[0], m.payload[1]])).toEqual([[1, 0], [1, 1], [1, 2]]);
+    expect(b!.map((m) => [m.payload[0], m.payload[1]])).toEqual([[2, 0], [2, 1], [2, 2]]);
+    c.close();
+  });
+
+  it('streams dump parts to onReply as they are read, and settles with none', async () => {
+    const { c } = shared({
+      respond: (m, f) => {
+        f.reply(dataMessage(m.seq, 0x20, Uint8Array.of(5, 6, 7, 8)));
+        setImmediate(() => {
+          f.reply(dataMessage(m.seq, 0x20, Uint8Array.of(9, 10, 11, 12)));
+          f.reply(doneMessage(m.seq));
+        });
+      },
+    });
+    const seen: number[][] = [];
+    const r = dump(1);
+    r.onReply = (data, _view, start, end) => void seen.push(Array.from(data.subarray(start, end)));
+    expect(await c.request(r)).toEqual([]);
+    expect(seen).toEqual([[5, 6, 7, 8], [9, 10, 11, 12]]);
+    c.close();
+  });
+
+  it('fails a dump whose onReply throws as a decode error', async () => {
+    const { c } = shared({ respond: (m, f) => (f.reply(dataMessage(m.seq, 0x20, Uint8Array.of(1, 2, 3, 4))), f.reply(doneMessage(m.seq))) });
+    const r = dump(1);
+    r.onReply = () => {
+      throw new Error('bad attribute');
+    };
+    const out = await settled(c.request(r));
+    expect(out.ok).toBe(false);
+    expect((out as { e: IpvsError }).e.kind).toBe('decode');
+    expect((out as { e: IpvsError }).e.message).toContain('bad attribute');
+    c.close();
+  });
+});
+
+describe('Connection.requestStaged', () => {
+  /** A staged change: its bytes in a buffer of their own, no ack flag. */
+  const stage = (c: Connection, tag: number, explain: Explain = (op) => new IpvsError(`${op} refused`, { kind: 'kernel', errno: 1, operation: op })) => {
+    const b = message(tag, NLM_F_REQUEST);
+    return c.requestStaged(b, 0, b.length, `staged${tag}`, explain, tag, undefined, undefined);
+  };
+
+  it('sends staged changes of one turn in one send with one ack, and settles each', async () => {
+    const { c, fake } = open();
+    await Promise.all([1, 2, 3, 4].map((t) => stage(c, t)));
+    expect(fake.sends).toHaveLength(1);
+    expect(fake.sent.map(tagOf)).toEqual([1, 2, 3, 4]);
+    expect(fake.sent.map((m) => (m.flags & NLM_F_ACK ? 'ack' : '-'))).toEqual(['-', '-', '-', 'ack']);
+    c.close();
+  });
+
+  it('keeps the order of staged changes and other requests made between them', async () => {
+    const { c, fake } = open();
+    await Promise.all([stage(c, 1), c.requestVoid(change(2)), stage(c, 3), stage(c, 4), c.request(read(5)), stage(c, 6)]);
+    expect(fake.sent.map(tagOf)).toEqual([1, 2, 3, 4, 5, 6]);
+    c.close();
+  });
+
+  it('words a refusal with the caller\'s explain, and the others succeed', async () => {
+    const { c } = open({
+      respond: (m, f) => {
+        if (tagOf(m) === 2) f.reply(errorMessage(m.seq, 17, 'it exists'));
+        else defaultRespond(m, f);
+      },
+    });
+    const explain = (op: string, status: { errno: number; message?: string }, _seq: number, a: unknown) =>
+      new IpvsError(`${op} of ${String(a)}: ${status.message}`, { kind: 'kernel', errno: status.errno, operation: op });
+    const out = await Promise.all([1, 2, 3].map((t) => settled(stage(c, t, explain))));
+    expect(out.map((o) => o.ok)).toEqual([true, false, true]);
+    expect((out[1] as { e: IpvsError }).e.message).toBe('staged2 of 2: it exists');
+    expect((out[1] as { e: IpvsError }).e.code).toBe('EEXIST');
+    c.close();
+  });
+
+  it('fails staged changes not yet sent when closed', async () => {
+    const { c } = open();
+    const p = settled(stage(c, 1));
+    c.close();
+    const out = await p;
+    expect(out.ok).toBe(false);
+    expect((out as { e: IpvsError }).e.operation).toBe('staged1');
+  });
+
+  it('takes more changes after a feed was drained (a new turn, a new feed)', async () => {
+    const { c, fake } = open();
+    await stage(c, 1);
+    await stage(c, 2);
+    await Promise.all([stage(c, 3), stage(c, 4)]);
+    expect(fake.sends).toHaveLength(3);
+    expect(fake.sent.map(tagOf)).toEqual([1, 2, 3, 4]);
     c.close();
   });
 });
