@@ -52,26 +52,48 @@ type Op =
   | { op: 'flush' }
   | { op: 'setTimeouts'; timeouts: Partial<Timeouts> };
 
+/** Operations per block of an OpList (1 << SHIFT). */
+const SHIFT = 10;
+const BLOCK = 1 << SHIFT;
+
 /**
  * Queued operations, flat: an operation name and two arguments each, with
  * no object per operation (a batch of 30,000 would otherwise hand the
- * garbage collector 30,000 objects to copy while they wait).
+ * garbage collector 30,000 objects to copy while they wait), in blocks of
+ * fixed size (one growing array would be copied whole at every doubling).
  */
 class OpList {
-  readonly names: Op['op'][] = [];
-  readonly args: unknown[] = [];
-  get length(): number {
-    return this.names.length;
-  }
+  private readonly nameBlocks: Op['op'][][] = [];
+  private readonly argBlocks: unknown[][] = [];
+  length = 0;
   push(name: Op['op'], a?: unknown, b?: unknown): void {
-    this.names.push(name);
-    this.args.push(a, b);
+    const i = this.length++;
+    if ((i & (BLOCK - 1)) === 0) {
+      this.nameBlocks.push(new Array(BLOCK));
+      this.argBlocks.push(new Array(2 * BLOCK));
+    }
+    const k = i >> SHIFT;
+    const at = i & (BLOCK - 1);
+    this.nameBlocks[k]![at] = name;
+    this.argBlocks[k]![2 * at] = a;
+    this.argBlocks[k]![2 * at + 1] = b;
+  }
+  name(i: number): Op['op'] {
+    return this.nameBlocks[i >> SHIFT]![i & (BLOCK - 1)]!;
+  }
+  arg(i: number, which: 0 | 1): unknown {
+    return this.argBlocks[i >> SHIFT]![2 * (i & (BLOCK - 1)) + which];
+  }
+  /** Whether any operation is one of `names`. */
+  some(names: Op['op'][]): boolean {
+    for (let i = 0; i < this.length; i++) if (names.includes(this.name(i))) return true;
+    return false;
   }
   /** Operation `i` as an object (for the general path, which is rare). */
   get(i: number): Op {
-    const a = this.args[2 * i];
-    const b = this.args[2 * i + 1];
-    switch (this.names[i]!) {
+    const a = this.arg(i, 0);
+    const b = this.arg(i, 1);
+    switch (this.name(i)) {
       case 'addService':
         return { op: 'addService', spec: a as ServiceSpec };
       case 'updateService':
@@ -166,21 +188,21 @@ export class Batch {
       let next = 0;
       let left = ops.length;
       const family = this.target.familyId;
-      const { names, args } = ops;
       this.target.feed({
         // The common changes go straight into the send buffer (see fast.ts);
         // anything else, and every refusal, through the general path.
-        write: (w) => next < names.length && writeFast(w, family, names[next]!, args[2 * next], args[2 * next + 1]) && ++next > 0,
-        next: () => (next < names.length ? this.tryBuild(ops.get(next++), current) : undefined),
+        write: (w) => next < ops.length && writeFast(w, family, ops.name(next), ops.arg(next, 0), ops.arg(next, 1)) && ++next > 0,
+        next: () => (next < ops.length ? this.tryBuild(ops.get(next++), current) : undefined),
         settle: (i, error) => {
-          results[i] = error ? { ok: false, operation: names[i]!, error } : SUCCESS[names[i]!];
+          const operation = ops.name(i);
+          results[i] = error ? { ok: false, operation, error } : SUCCESS[operation];
           if (--left === 0) resolve(results);
         },
         describe: (i, status, seq) => {
           const r = this.tryBuild(ops.get(i), current);
           return r instanceof IpvsError ? r : r.describe ? r.describe(status, seq) : kernelError(status, r.operation, seq);
         },
-        operation: (i) => names[i]!,
+        operation: (i) => ops.name(i),
       });
     });
   }
@@ -190,14 +212,14 @@ export class Batch {
     return new Promise((resolve) => {
       const out = new Array<BatchResult>(ops.length);
       const stop = (from: number) => {
-        for (let j = from; j < ops.length; j++) out[j] = { ok: false, operation: ops.names[j]!, skipped: true };
+        for (let j = from; j < ops.length; j++) out[j] = { ok: false, operation: ops.name(j), skipped: true };
         resolve(out);
       };
       // Called from the connection's reply handling: the next request then
       // goes out in the same turn, without waiting for the event loop.
       const step = (i: number): void => {
         if (i === ops.length) return resolve(out);
-        const operation = ops.names[i]!;
+        const operation = ops.name(i);
         const r = this.tryBuild(ops.get(i), current);
         if (r instanceof IpvsError) {
           out[i] = { ok: false, operation, error: r };
@@ -228,9 +250,8 @@ export class Batch {
 
   /** One read of the current state when updates need it for their defaults. */
   private async readCurrent(ops: OpList): Promise<Map<string, Service> | undefined> {
-    const updates = ops.names.filter((name) => name === 'updateService' || name === 'updateDestination');
-    if (updates.length === 0) return undefined;
-    const services = await this.target.listServices({ withDestinations: updates.includes('updateDestination') });
+    if (!ops.some(['updateService', 'updateDestination'])) return undefined;
+    const services = await this.target.listServices({ withDestinations: ops.some(['updateDestination']) });
     const map = new Map<string, Service>();
     for (const s of services) {
       const key = keyOf(s);

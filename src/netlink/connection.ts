@@ -163,24 +163,45 @@ export type Explain = (operation: string, status: NetlinkStatus, seq: number, a:
 
 /** Slots per staged change: buf, at, len, operation, explain, a, b, c, resolve, reject. */
 const STRIDE = 10;
+/** Changes per block of a StagedFeed (1 << SHIFT). */
+const SHIFT = 9;
+const BLOCK = 1 << SHIFT;
 
 /**
- * Changes their callers already encoded (a flat array, no object per
- * change): concurrent calls take the batch's fast lane through this feed.
+ * Changes their callers already encoded, flat (no object per change), in
+ * blocks of fixed size (one growing array would be copied whole at every
+ * doubling): concurrent calls take the batch's fast lane through this feed.
  */
 class StagedFeed implements RequestSource {
-  private readonly items: unknown[] = [];
+  private readonly blocks: unknown[][] = [];
   private written = 0;
   private count = 0;
 
   add(buf: Uint8Array, at: number, len: number, operation: string, explain: Explain, a: unknown, b: unknown, c: unknown, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
-    this.items.push(buf, at, len, operation, explain, a, b, c, resolve, reject);
-    this.count++;
+    const i = this.count++;
+    if ((i & (BLOCK - 1)) === 0) this.blocks.push(new Array(BLOCK * STRIDE));
+    const items = this.blocks[i >> SHIFT]!;
+    const k = (i & (BLOCK - 1)) * STRIDE;
+    items[k] = buf;
+    items[k + 1] = at;
+    items[k + 2] = len;
+    items[k + 3] = operation;
+    items[k + 4] = explain;
+    items[k + 5] = a;
+    items[k + 6] = b;
+    items[k + 7] = c;
+    items[k + 8] = resolve;
+    items[k + 9] = reject;
+  }
+  /** The block holding change `i`; its slots start at `(i & (BLOCK - 1)) * STRIDE`. */
+  private block(i: number): unknown[] {
+    return this.blocks[i >> SHIFT]!;
   }
   write(w: ByteWriter): boolean {
     if (this.written >= this.count) return false;
-    const k = this.written++ * STRIDE;
-    const items = this.items;
+    const i = this.written++;
+    const k = (i & (BLOCK - 1)) * STRIDE;
+    const items = this.block(i);
     const src = items[k] as Uint8Array;
     const at = items[k + 1] as number;
     const len = items[k + 2] as number;
@@ -193,25 +214,26 @@ class StagedFeed implements RequestSource {
   /** Only when the connection closes with changes unwritten: hands them out to be failed. */
   next(): Request | undefined {
     if (this.written >= this.count) return undefined;
-    const k = this.written++ * STRIDE;
-    const i = this.items;
+    const n = this.written++;
+    const k = (n & (BLOCK - 1)) * STRIDE;
+    const i = this.block(n);
     return { message: (i[k] as Uint8Array).subarray(i[k + 1] as number, (i[k + 1] as number) + (i[k + 2] as number)), dump: false, replyless: true, operation: i[k + 3] as string };
   }
   settle(index: number, error: IpvsError | null): void {
-    const k = index * STRIDE;
-    const items = this.items;
+    const k = (index & (BLOCK - 1)) * STRIDE;
+    const items = this.block(index);
     const done = (error ? items[k + 9] : items[k + 8]) as (v: unknown) => void;
-    // Let the input and the bytes go now (the array lives as long as the feed).
+    // Let the input and the bytes go now (blocks live as long as the feed).
     for (let j = 0; j < STRIDE; j++) items[k + j] = undefined;
     done(error ?? undefined);
   }
   describe(index: number, status: NetlinkStatus, seq: number): IpvsError {
-    const k = index * STRIDE;
-    const i = this.items;
+    const k = (index & (BLOCK - 1)) * STRIDE;
+    const i = this.block(index);
     return (i[k + 4] as Explain)(i[k + 3] as string, status, seq, i[k + 5], i[k + 6], i[k + 7]);
   }
   operation(index: number): string {
-    return (this.items[index * STRIDE + 3] as string | undefined) ?? 'request';
+    return (this.block(index)[(index & (BLOCK - 1)) * STRIDE + 3] as string | undefined) ?? 'request';
   }
 }
 
