@@ -13,7 +13,7 @@ import { Ipvs } from '../src/index.js';
 import { compareSaved, makeWorkload, type Workload } from './workload.js';
 import { createNetns, inNetns, settle } from './env.js';
 
-export type LibraryWay = 'seq' | 'conc' | 'batch' | 'list';
+export type LibraryWay = 'seq' | 'conc' | 'batch' | 'list' | 'control';
 
 export interface RepResult {
   /** Wall time of the timed part, in microseconds. */
@@ -72,6 +72,20 @@ function checkListing(w: Workload, list: Awaited<ReturnType<Ipvs['listServices']
   return undefined;
 }
 
+/** Busy 0.5 ms slices, yielding to the event loop between them, for `ms`. */
+function slices(ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  return new Promise((resolve) => {
+    const step = () => {
+      const until = performance.now() + 0.5;
+      while (performance.now() < until);
+      if (performance.now() < end) setImmediate(step);
+      else resolve();
+    };
+    step();
+  });
+}
+
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; rep: RepResult }> {
   const h = monitorEventLoopDelay({ resolution: 2 });
   h.enable();
@@ -109,7 +123,14 @@ export async function childMain(args: Map<string, string>): Promise<void> {
   const w = makeWorkload(n);
   const report: ChildReport = { way, n, reps: [], maxRssKb: 0 };
   try {
-    if (way === 'list') {
+    if (way === 'control') {
+      // The machine's own floor for event-loop stalls: a loop that never
+      // runs longer than 0.5 ms before yielding, watched the same way.
+      for (let r = 0; r < reps; r++) {
+        await settle();
+        report.reps.push((await timed(() => slices(1000))).rep);
+      }
+    } else if (way === 'list') {
       const ipvs = await Ipvs.open({ netns: args.get('netns')! });
       if (!strace) for (let r = 0; r < 2; r++) await ipvs.listServices({ withDestinations: true }); // warm-up
       for (let r = 0; r < (strace ? 1 : reps); r++) {
