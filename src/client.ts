@@ -32,6 +32,8 @@ import type {
 import { checkServiceKey, checkDestinationKey } from './ipvs/validate.js';
 import { loadNative } from './native.js';
 import { scanDestination, scanService } from './ipvs/scan.js';
+import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService } from './ipvs/fast.js';
+import type { ByteWriter } from './netlink/attributes.js';
 import { keyOf } from './ipvs/keys.js';
 
 export { keyOf };
@@ -146,18 +148,28 @@ export class Ipvs {
   }
 
   /**
-   * A change the fast lane just packed (req.stage*): queued as bytes, with
-   * no request object, so concurrent calls cost about what a batch does.
+   * A common change, encoded now by the fast lane (fast.ts) into the
+   * connection's staging buffer and queued as bytes, with no request
+   * object, so concurrent calls cost about what a batch does. Undefined
+   * when the lane declines (the caller then takes the general path).
    */
-  private staged(op: string, explain: Explain, a: unknown, b: unknown): Promise<void> {
-    const at = req.stageArena;
-    return this.conn.requestStaged(at.lastBuf, at.lastAt, at.lastLen, op, explain, this.familyId, a, b);
+  private staged<A, B>(op: string, write: (w: ByteWriter, family: number, a: A, b: B) => boolean, explain: Explain, a: A, b: B): Promise<void> | undefined {
+    const w = this.conn.staging.w;
+    const at = w.length;
+    let ok = false;
+    try {
+      ok = write(w, this.familyId, a, b);
+    } catch {
+      ok = false; // (a getter that throws, say: the general path reports it)
+    } finally {
+      if (!ok) w.length = at;
+    }
+    return ok ? this.conn.requestStaged(at, w.length - at, op, explain, this.familyId, a, b) : undefined;
   }
 
   /** Like `ipvsadm -A -t VIP:PORT -s SCHED [-p [T]] [-M MASK] [-b FLAGS] [-o] [--pe sip]`. */
   addService(spec: ServiceSpec): Promise<void> {
-    if (req.stageAddService(this.familyId, spec)) return this.staged('addService', req.explainAddService, spec, undefined);
-    return this.change(() => req.addService(this.familyId, spec));
+    return this.staged('addService', writeAddService, req.explainAddService, spec, undefined) ?? this.change(() => req.addService(this.familyId, spec));
   }
 
   /**
@@ -175,8 +187,7 @@ export class Ipvs {
 
   /** Like `ipvsadm -D -t VIP:PORT`. */
   deleteService(key: ServiceKey): Promise<void> {
-    if (req.stageDeleteService(this.familyId, key)) return this.staged('deleteService', req.explainDeleteService, key, undefined);
-    return this.change(() => req.deleteService(this.familyId, key));
+    return this.staged('deleteService', writeDeleteService, req.explainDeleteService, key, undefined) ?? this.change(() => req.deleteService(this.familyId, key));
   }
 
   /** One service, or undefined when there is none with that key. */
@@ -259,8 +270,7 @@ export class Ipvs {
   /** Like `ipvsadm -a -t VIP:PORT -r RIP:PORT -m -w 2`. */
   addDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
     if (dest && dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) return this.addTunnelDestination(service, dest);
-    if (req.stageAddDestination(this.familyId, service, dest)) return this.staged('addDestination', req.explainAddDestination, service, dest);
-    return this.change(() => req.addDestination(this.familyId, service, dest));
+    return this.staged('addDestination', writeAddDestination, req.explainAddDestination, service, dest) ?? this.change(() => req.addDestination(this.familyId, service, dest));
   }
 
   private async addTunnelDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
@@ -303,8 +313,7 @@ export class Ipvs {
 
   /** Like `ipvsadm -d -t VIP:PORT -r RIP:PORT`. */
   deleteDestination(service: ServiceKey, dest: DestinationKey): Promise<void> {
-    if (req.stageDeleteDestination(this.familyId, service, dest)) return this.staged('deleteDestination', req.explainDeleteDestination, service, dest);
-    return this.change(() => req.deleteDestination(this.familyId, service, dest));
+    return this.staged('deleteDestination', writeDeleteDestination, req.explainDeleteDestination, service, dest) ?? this.change(() => req.deleteDestination(this.familyId, service, dest));
   }
 
   /** Removes every virtual service (like `ipvsadm -C`). */

@@ -111,18 +111,10 @@ function explainFast(general: General, family: number, a: unknown, b: unknown, o
 }
 
 /**
- * Staged changes (Connection.requestStaged): the fast lane packs the
- * message into the arena now, without an ack flag, and leaves where it lies
- * in `arena.lastBuf/lastAt/lastLen`; false when the lane declines (the
- * caller then builds a request the general way). `explain*` word refusals.
+ * Staged changes (Connection.requestStaged): the fast lane (fast.ts)
+ * encodes the message when called, without an ack flag; these word a
+ * refusal, through the general path, only when there is one.
  */
-export { arena as stageArena };
-export const stageAddService = (family: number, spec: ServiceSpec): boolean => arena.tryPack(writeAddService, family, spec, NLM_F_REQUEST);
-export const stageDeleteService = (family: number, key: ServiceKey): boolean => arena.tryPack(writeDeleteService, family, key, NLM_F_REQUEST);
-export const stageAddDestination = (family: number, key: ServiceKey, dest: DestinationSpec): boolean => arena.tryPack(stageDest, family, key, dest);
-export const stageDeleteDestination = (family: number, key: ServiceKey, dest: DestinationKey): boolean => arena.tryPack(stageDestKey, family, key, dest);
-const stageDest = (w: ByteWriter, family: number, key: ServiceKey, dest: DestinationSpec): boolean => writeAddDestination(w, family, key, dest);
-const stageDestKey = (w: ByteWriter, family: number, key: ServiceKey, dest: DestinationKey): boolean => writeDeleteDestination(w, family, key, dest);
 export const explainAddService: Explain = (op, status, seq, family, spec) => explainFast(addServiceGeneral, family as number, spec, undefined, op, status, seq);
 export const explainDeleteService: Explain = (op, status, seq, family, key) => explainFast(deleteServiceGeneral, family as number, key, undefined, op, status, seq);
 export const explainAddDestination: Explain = (op, status, seq, family, key, dest) => explainFast(addDestinationGeneral, family as number, key, dest, op, status, seq);

@@ -18,32 +18,6 @@ export interface Packed {
 
 export class Arena {
   private readonly w = new ByteWriter(CHUNK);
-  /** Where the last successful `tryPack` left its message. */
-  lastBuf: Uint8Array = this.w.buf;
-  lastAt = 0;
-  lastLen = 0;
-
-  /**
-   * Like `pack`, for a writer that may decline (returns false having
-   * written nothing), with no closure and no result object: where the
-   * message lies is left in lastBuf, lastAt and lastLen.
-   */
-  tryPack<A, B>(write: (w: ByteWriter, family: number, a: A, b: B) => boolean, family: number, a: A, b: B): boolean {
-    const w = this.room();
-    const at = w.length;
-    let wrote = false;
-    try {
-      wrote = write(w, family, a, b);
-    } finally {
-      if (!wrote) w.length = at;
-    }
-    if (!wrote) return false;
-    this.lastBuf = w.buf;
-    this.lastAt = at;
-    this.lastLen = w.length - at;
-    return true;
-  }
-
   /** The writer, on a fresh chunk when the current one is nearly full. */
   private room(): ByteWriter {
     const w = this.w;

@@ -161,6 +161,21 @@ class Pending {
 /** Words a kernel refusal of a staged change (see Connection.requestStaged); a, b, c are the caller's. */
 export type Explain = (operation: string, status: NetlinkStatus, seq: number, a: unknown, b: unknown, c: unknown) => IpvsError;
 
+/**
+ * Where callers encode staged changes: one buffer, emptied whenever every
+ * change in it has been copied into a send, so a burst of calls reuses the
+ * same memory every time (fresh memory is what costs most in the test kernel).
+ */
+export class Staging {
+  readonly w = new ByteWriter(64 * 1024);
+  /** Changes staged and not yet copied into a send. */
+  unwritten = 0;
+  /** Called when a change left the buffer. */
+  taken(): void {
+    if (--this.unwritten === 0) this.w.length = 0;
+  }
+}
+
 /** Slots per staged change: buf, at, len, operation, explain, a, b, c, resolve, reject. */
 const STRIDE = 10;
 /** Changes per block of a StagedFeed (1 << SHIFT). */
@@ -176,13 +191,14 @@ class StagedFeed implements RequestSource {
   private readonly blocks: unknown[][] = [];
   private written = 0;
   private count = 0;
+  constructor(private readonly staging: Staging) {}
 
-  add(buf: Uint8Array, at: number, len: number, operation: string, explain: Explain, a: unknown, b: unknown, c: unknown, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
+  add(at: number, len: number, operation: string, explain: Explain, a: unknown, b: unknown, c: unknown, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
     const i = this.count++;
     if ((i & (BLOCK - 1)) === 0) this.blocks.push(new Array(BLOCK * STRIDE));
     const items = this.blocks[i >> SHIFT]!;
     const k = (i & (BLOCK - 1)) * STRIDE;
-    items[k] = buf;
+    items[k] = undefined;
     items[k + 1] = at;
     items[k + 2] = len;
     items[k + 3] = operation;
@@ -202,13 +218,14 @@ class StagedFeed implements RequestSource {
     const i = this.written++;
     const k = (i & (BLOCK - 1)) * STRIDE;
     const items = this.block(i);
-    const src = items[k] as Uint8Array;
+    const src = this.staging.w.buf;
     const at = items[k + 1] as number;
     const len = items[k + 2] as number;
     const to = w.reserve(len);
     const dst = w.buf;
     // (a loop beats subarray + set for messages this small)
     for (let i = 0; i < len; i++) dst[to + i] = src[at + i]!;
+    this.staging.taken();
     return true;
   }
   /** Only when the connection closes with changes unwritten: hands them out to be failed. */
@@ -217,7 +234,10 @@ class StagedFeed implements RequestSource {
     const n = this.written++;
     const k = (n & (BLOCK - 1)) * STRIDE;
     const i = this.block(n);
-    return { message: (i[k] as Uint8Array).subarray(i[k + 1] as number, (i[k + 1] as number) + (i[k + 2] as number)), dump: false, replyless: true, operation: i[k + 3] as string };
+    const at = i[k + 1] as number;
+    const message = Buffer.from(this.staging.w.buf.subarray(at, at + (i[k + 2] as number)));
+    this.staging.taken();
+    return { message, dump: false, replyless: true, operation: i[k + 3] as string };
   }
   settle(index: number, error: IpvsError | null): void {
     const k = (index & (BLOCK - 1)) * STRIDE;
@@ -362,25 +382,32 @@ export class Connection {
     return promise;
   }
 
+  /** Where callers encode changes for `requestStaged`. */
+  readonly staging = new Staging();
+
   /**
-   * Queues a change the caller already encoded (bytes `at`..`at + len` of
-   * `buf`, a netlink header with NLM_F_REQUEST and no ack, at most
-   * MAX_WRITTEN bytes; they must stay unchanged until sent): like
+   * Queues a change the caller just encoded at the end of `staging.w`
+   * (bytes `at`..`at + len`: a netlink header with NLM_F_REQUEST and no
+   * ack, at most MAX_WRITTEN bytes): like
    * `requestVoid`, without a request or pending object per change. Changes
    * staged in a row share one feed, so thousands of concurrent calls cost
    * what a batch costs. `explain` words a refusal, from `a`, `b`, `c`.
    */
-  requestStaged(buf: Uint8Array, at: number, len: number, operation: string, explain: Explain, a: unknown, b: unknown, c: unknown): Promise<void> {
-    if (this.closed) return Promise.reject(closedError(operation));
+  requestStaged(at: number, len: number, operation: string, explain: Explain, a: unknown, b: unknown, c: unknown): Promise<void> {
+    if (this.closed) {
+      if (this.staging.unwritten === 0) this.staging.w.length = 0;
+      return Promise.reject(closedError(operation));
+    }
     let f = this.staged;
     // Only the queue's last item may grow, or changes would overtake requests queued after them.
     if (!f || f.ended || this.queue[this.queue.length - 1] !== f) {
-      f = new Feed(new StagedFeed());
+      f = new Feed(new StagedFeed(this.staging));
       this.staged = f;
       this.queue.push(f);
     }
     const promise = new Promise(captureOnly);
-    (f.source as StagedFeed).add(buf, at, len, operation, explain, a, b, c, captured.resolve, captured.reject);
+    (f.source as StagedFeed).add(at, len, operation, explain, a, b, c, captured.resolve, captured.reject);
+    this.staging.unwritten++;
     this.schedule();
     this.updateRef();
     return promise as Promise<void>;

@@ -391,10 +391,13 @@ describe('Connection with the shared receive buffer', () => {
 });
 
 describe('Connection.requestStaged', () => {
-  /** A staged change: its bytes in a buffer of their own, no ack flag. */
+  /** A staged change: its bytes appended to the staging buffer, no ack flag. */
   const stage = (c: Connection, tag: number, explain: Explain = (op) => new IpvsError(`${op} refused`, { kind: 'kernel', errno: 1, operation: op })) => {
     const b = message(tag, NLM_F_REQUEST);
-    return c.requestStaged(b, 0, b.length, `staged${tag}`, explain, tag, undefined, undefined);
+    const w = c.staging.w;
+    const at = w.reserve(b.length);
+    w.buf.set(b, at);
+    return c.requestStaged(at, b.length, `staged${tag}`, explain, tag, undefined, undefined);
   };
 
   it('sends staged changes of one turn in one send with one ack, and settles each', async () => {
@@ -438,13 +441,25 @@ describe('Connection.requestStaged', () => {
     expect((out as { e: IpvsError }).e.operation).toBe('staged1');
   });
 
-  it('takes more changes after a feed was drained (a new turn, a new feed)', async () => {
+  it('takes more changes after a feed was drained (a new turn, a new feed), reusing the staging buffer', async () => {
     const { c, fake } = open();
     await stage(c, 1);
+    expect(c.staging.w.length).toBe(0);
     await stage(c, 2);
-    await Promise.all([stage(c, 3), stage(c, 4)]);
+    const burst = Promise.all([stage(c, 3), stage(c, 4)]);
+    expect(c.staging.w.length).toBe(40);
+    await burst;
+    expect(c.staging.w.length).toBe(0);
     expect(fake.sends).toHaveLength(3);
     expect(fake.sent.map(tagOf)).toEqual([1, 2, 3, 4]);
+    c.close();
+  });
+
+  it('keeps staged bytes in place while other requests are sent between them', async () => {
+    const { c, fake } = open({}, { maxSendMessages: 2 });
+    await Promise.all([stage(c, 1), stage(c, 2), c.request(read(3)), stage(c, 4), stage(c, 5), stage(c, 6)]);
+    expect(fake.sent.map(tagOf)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(fake.sends.length).toBeGreaterThan(2);
     c.close();
   });
 });
