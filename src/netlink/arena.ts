@@ -18,16 +18,6 @@ export interface Packed {
 
 export class Arena {
   private readonly w = new ByteWriter(CHUNK);
-  /** The writer, on a fresh chunk when the current one is nearly full. */
-  private room(): ByteWriter {
-    const w = this.w;
-    if (w.length > CHUNK - 4096) {
-      w.buf = Buffer.allocUnsafe(CHUNK);
-      w.view = new DataView(w.buf.buffer, w.buf.byteOffset, w.buf.byteLength);
-      w.length = 0;
-    }
-    return w;
-  }
 
   /**
    * Encodes one message with `write` (which appends it to the writer) and
@@ -35,7 +25,12 @@ export class Arena {
    * what was returned stays valid while referenced.
    */
   pack(write: (w: ByteWriter) => void): Packed {
-    const w = this.room();
+    const w = this.w;
+    if (w.length > CHUNK - 4096) {
+      w.buf = Buffer.allocUnsafe(CHUNK);
+      w.view = new DataView(w.buf.buffer, w.buf.byteOffset, w.buf.byteLength);
+      w.length = 0;
+    }
     const at = w.length;
     try {
       write(w);
