@@ -38,6 +38,9 @@ import {
   align,
 } from './constants.js';
 import { os } from './endian.js';
+import { type Explain, StagedFeed, Staging } from './staged.js';
+
+export type { Explain };
 import { type NetlinkMessage, type NetlinkStatus, parseDone, parseError } from './message.js';
 
 export interface ConnectionOptions {
@@ -155,105 +158,6 @@ class Pending {
       else this.resolve(this.void ? undefined : replies);
     } else if (this.source) this.source.settle(this.number, error, replies);
     else this.settle!(error, replies);
-  }
-}
-
-/** Words a kernel refusal of a staged change (see Connection.requestStaged); a, b, c are the caller's. */
-export type Explain = (operation: string, status: NetlinkStatus, seq: number, a: unknown, b: unknown, c: unknown) => IpvsError;
-
-/**
- * Where callers encode staged changes: one buffer, emptied whenever every
- * change in it has been copied into a send, so a burst of calls reuses the
- * same memory every time (fresh memory is what costs most in the test kernel).
- */
-export class Staging {
-  readonly w = new ByteWriter(64 * 1024);
-  /** Changes staged and not yet copied into a send. */
-  unwritten = 0;
-  /** Called when a change left the buffer. */
-  taken(): void {
-    if (--this.unwritten === 0) this.w.length = 0;
-  }
-}
-
-/** Slots per staged change: buf, at, len, operation, explain, a, b, c, resolve, reject. */
-const STRIDE = 10;
-/** Changes per block of a StagedFeed (1 << SHIFT). */
-const SHIFT = 9;
-const BLOCK = 1 << SHIFT;
-
-/**
- * Changes their callers already encoded, flat (no object per change), in
- * blocks of fixed size (one growing array would be copied whole at every
- * doubling): concurrent calls take the batch's fast lane through this feed.
- */
-class StagedFeed implements RequestSource {
-  private readonly blocks: unknown[][] = [];
-  private written = 0;
-  private count = 0;
-  constructor(private readonly staging: Staging) {}
-
-  add(at: number, len: number, operation: string, explain: Explain, a: unknown, b: unknown, c: unknown, resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
-    const i = this.count++;
-    if ((i & (BLOCK - 1)) === 0) this.blocks.push(new Array(BLOCK * STRIDE));
-    const items = this.blocks[i >> SHIFT]!;
-    const k = (i & (BLOCK - 1)) * STRIDE;
-    items[k] = undefined;
-    items[k + 1] = at;
-    items[k + 2] = len;
-    items[k + 3] = operation;
-    items[k + 4] = explain;
-    items[k + 5] = a;
-    items[k + 6] = b;
-    items[k + 7] = c;
-    items[k + 8] = resolve;
-    items[k + 9] = reject;
-  }
-  /** The block holding change `i`; its slots start at `(i & (BLOCK - 1)) * STRIDE`. */
-  private block(i: number): unknown[] {
-    return this.blocks[i >> SHIFT]!;
-  }
-  write(w: ByteWriter): boolean {
-    if (this.written >= this.count) return false;
-    const i = this.written++;
-    const k = (i & (BLOCK - 1)) * STRIDE;
-    const items = this.block(i);
-    const src = this.staging.w.buf;
-    const at = items[k + 1] as number;
-    const len = items[k + 2] as number;
-    const to = w.reserve(len);
-    const dst = w.buf;
-    // (a loop beats subarray + set for messages this small)
-    for (let i = 0; i < len; i++) dst[to + i] = src[at + i]!;
-    this.staging.taken();
-    return true;
-  }
-  /** Only when the connection closes with changes unwritten: hands them out to be failed. */
-  next(): Request | undefined {
-    if (this.written >= this.count) return undefined;
-    const n = this.written++;
-    const k = (n & (BLOCK - 1)) * STRIDE;
-    const i = this.block(n);
-    const at = i[k + 1] as number;
-    const message = Buffer.from(this.staging.w.buf.subarray(at, at + (i[k + 2] as number)));
-    this.staging.taken();
-    return { message, dump: false, replyless: true, operation: i[k + 3] as string };
-  }
-  settle(index: number, error: IpvsError | null): void {
-    const k = (index & (BLOCK - 1)) * STRIDE;
-    const items = this.block(index);
-    const done = (error ? items[k + 9] : items[k + 8]) as (v: unknown) => void;
-    // Let the input and the bytes go now (blocks live as long as the feed).
-    for (let j = 0; j < STRIDE; j++) items[k + j] = undefined;
-    done(error ?? undefined);
-  }
-  describe(index: number, status: NetlinkStatus, seq: number): IpvsError {
-    const k = (index & (BLOCK - 1)) * STRIDE;
-    const i = this.block(index);
-    return (i[k + 4] as Explain)(i[k + 3] as string, status, seq, i[k + 5], i[k + 6], i[k + 7]);
-  }
-  operation(index: number): string {
-    return (this.block(index)[(index & (BLOCK - 1)) * STRIDE + 3] as string | undefined) ?? 'request';
   }
 }
 
@@ -405,8 +309,7 @@ export class Connection {
       this.staged = f;
       this.queue.push(f);
     }
-    const promise = new Promise(captureOnly);
-    (f.source as StagedFeed).add(at, len, operation, explain, a, b, c, captured.resolve, captured.reject);
+    const promise = (f.source as StagedFeed).add(at, len, operation, explain, a, b, c);
     this.staging.unwritten++;
     this.schedule();
     this.updateRef();
@@ -897,12 +800,6 @@ function capture(resolve: (v: unknown) => void, reject: (e: unknown) => void): v
   capturing!.resolve = resolve;
   capturing!.reject = reject;
   capturing = null;
-}
-// The same for staged changes, which have no Pending to hold them.
-const captured: { resolve: (v: unknown) => void; reject: (e: unknown) => void } = { resolve: () => {}, reject: () => {} };
-function captureOnly(resolve: (v: unknown) => void, reject: (e: unknown) => void): void {
-  captured.resolve = resolve;
-  captured.reject = reject;
 }
 /** The replies of a request that has none (shared, so frozen). */
 const NONE: NetlinkMessage[] = Object.freeze([]) as unknown as NetlinkMessage[];
