@@ -13,7 +13,7 @@ export interface ParsedAddress {
 
 /** Parses an IPv4 or IPv6 literal; undefined when it is neither. */
 export function parseAddress(text: string): ParsedAddress | undefined {
-  const v4 = typeof text === 'string' && text.length <= 15 ? quickIPv4(text) : undefined;
+  const v4 = quickIPv4(text);
   if (v4) return { family: 'inet', bytes: v4 };
   if (isIPv4(text)) return { family: 'inet', bytes: parseIPv4(text) };
   if (isIPv6(text)) return { family: 'inet6', bytes: parseIPv6(text) };
@@ -21,33 +21,42 @@ export function parseAddress(text: string): ParsedAddress | undefined {
 }
 
 /**
- * Dotted-quad IPv4 by hand (the common case, without regex or arrays):
- * exactly what isIPv4 accepts, four decimal octets of 0-255 without leading
- * zeros; undefined for anything else (which then takes the general path).
+ * A dotted-quad IPv4 address as a number, by hand (the common case, without
+ * regex or arrays): exactly what isIPv4 accepts, four decimal octets of
+ * 0-255 without leading zeros; -1 for anything else (which then takes the
+ * general path). The batch fast lane (fast.ts) encodes from the number.
  */
-function quickIPv4(text: string): Uint8Array | undefined {
-  const out = new Uint8Array(4);
+export function ipv4(text: unknown): number {
+  if (typeof text !== 'string' || text.length > 15) return -1;
+  let addr = 0;
   let part = 0;
   let value = 0;
   let digits = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 46) {
-      if (digits === 0 || part === 3) return undefined;
-      out[part++] = value;
+      if (digits === 0 || part === 3) return -1;
+      addr = addr * 256 + value;
+      part++;
       value = 0;
       digits = 0;
     } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && value === 0) return undefined; // leading zero
+      if (digits > 0 && value === 0) return -1; // leading zero
       value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return undefined;
+      if (++digits > 3 || value > 255) return -1;
     } else {
-      return undefined;
+      return -1;
     }
   }
-  if (digits === 0 || part !== 3) return undefined;
-  out[3] = value;
-  return out;
+  if (digits === 0 || part !== 3) return -1;
+  return addr * 256 + value;
+}
+
+/** The same, as its 4 bytes. */
+function quickIPv4(text: string): Uint8Array | undefined {
+  const n = ipv4(text);
+  if (n < 0) return undefined;
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
 }
 
 function parseIPv4(text: string): Uint8Array {

@@ -14,6 +14,7 @@ import type { ByteWriter } from '../netlink/attributes.js';
 import { NLA_F_NESTED, NLMSG_HDRLEN, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
 import { os } from '../netlink/endian.js';
 import { AF_INET, CmdAttr, Cmd, DestAttr, IPVS_GENL_VERSION, SCHEDNAME_MAXLEN, SvcAttr, SvcFlag } from './constants.js';
+import { ipv4 } from './address.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from './types.js';
 import { DEFAULT_PERSISTENT_TIMEOUT, DEFAULT_SCHEDULER, FORWARDING, MAX_PERSISTENT_TIMEOUT, PROTOCOLS } from './validate.js';
 
@@ -22,33 +23,6 @@ const fill = Uint8Array.prototype.fill;
 
 const isInt = (v: unknown, min: number, max: number): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-
-/** A canonical dotted quad (what the general path accepts for IPv4) as a number, else -1. */
-export function ipv4(text: unknown): number {
-  if (typeof text !== 'string' || text.length > 15) return -1;
-  let addr = 0;
-  let part = 0;
-  let value = 0;
-  let digits = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || part === 3) return -1;
-      addr = addr * 256 + value;
-      part++;
-      value = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && value === 0) return -1;
-      value = value * 10 + (c - 48);
-      if (++digits > 3 || value > 255) return -1;
-    } else {
-      return -1;
-    }
-  }
-  if (digits === 0 || part !== 3) return -1;
-  return addr * 256 + value;
-}
 
 /** The protocol number of an IPv4 address-keyed service, else -1 (fwmark or anything unusual). */
 function keyProtocol(key: ServiceKey): number {
