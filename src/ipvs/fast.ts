@@ -63,16 +63,30 @@ function attrHead(v: DataView, at: number, len: number, type: number): void {
   v.setUint16(at + 2, type, os);
 }
 
+/** A u16 attribute (8 bytes with padding) at `at`; `host`: host byte order, else network. */
+function putU16(v: DataView, at: number, type: number, value: number, host: boolean): void {
+  attrHead(v, at, 6, type);
+  v.setUint16(at + 4, value, host && os);
+}
+
+/** A u32 attribute (8 bytes) at `at`; `host`: host byte order, else network. */
+function putU32(v: DataView, at: number, type: number, value: number, host: boolean): void {
+  attrHead(v, at, 8, type);
+  v.setUint32(at + 4, value, host && os);
+}
+
+/** An IPv4 address attribute, in the 16-byte field ipvsadm sends (20 bytes; the rest stays zero). */
+function putAddr4(v: DataView, at: number, type: number, addr: number): void {
+  attrHead(v, at, 20, type);
+  v.setUint32(at + 4, addr, false);
+}
+
 /** The service key attributes (AF, PROTOCOL, ADDR, PORT): 44 bytes at `at`. */
 function putKey(v: DataView, at: number, protocol: number, addr: number, port: number): void {
-  attrHead(v, at, 6, SvcAttr.AF);
-  v.setUint16(at + 4, AF_INET, os);
-  attrHead(v, at + 8, 6, SvcAttr.PROTOCOL);
-  v.setUint16(at + 12, protocol, os);
-  attrHead(v, at + 16, 20, SvcAttr.ADDR);
-  v.setUint32(at + 20, addr, false);
-  attrHead(v, at + 36, 6, SvcAttr.PORT);
-  v.setUint16(at + 40, port, false);
+  putU16(v, at, SvcAttr.AF, AF_INET, true);
+  putU16(v, at + 8, SvcAttr.PROTOCOL, protocol, true);
+  putAddr4(v, at + 16, SvcAttr.ADDR, addr);
+  putU16(v, at + 36, SvcAttr.PORT, port, false);
 }
 const KEY_LEN = 44;
 
@@ -118,15 +132,13 @@ export function writeAddService(w: ByteWriter, family: number, spec: ServiceSpec
   attrHead(v, o, 12, SvcAttr.FLAGS);
   v.setUint32(o + 4, svcFlags, os);
   v.setUint32(o + 8, 0xffffffff, os);
-  attrHead(v, o + 12, 8, SvcAttr.TIMEOUT);
-  v.setUint32(o + 16, timeout, os);
-  attrHead(v, o + 20, 8, SvcAttr.NETMASK);
-  v.setUint32(o + 24, 0xffffffff, false);
+  putU32(v, o + 12, SvcAttr.TIMEOUT, timeout, true);
+  putU32(v, o + 20, SvcAttr.NETMASK, 0xffffffff, false);
   return true;
 }
 
-/** DEL_SERVICE of an IPv4 service. */
-export function writeDeleteService(w: ByteWriter, family: number, key: ServiceKey, flags = NLM_F_REQUEST): boolean {
+/** A command whose only attribute is an IPv4 service's key (DEL_SERVICE, the GET_DEST dump). */
+function writeKeyOnly(w: ByteWriter, family: number, key: ServiceKey, cmd: number, flags: number): boolean {
   const protocol = keyProtocol(key);
   if (protocol < 0) return false;
   const k = key as { address?: unknown; port?: unknown };
@@ -135,10 +147,15 @@ export function writeDeleteService(w: ByteWriter, family: number, key: ServiceKe
   const len = NLMSG_HDRLEN + GENL_HDRLEN + 4 + KEY_LEN;
   const at = room(w, len);
   const v = w.view;
-  header(v, at, len, family, Cmd.DEL_SERVICE, flags);
+  header(v, at, len, family, cmd, flags);
   attrHead(v, at + 20, 4 + KEY_LEN, CmdAttr.SERVICE | NLA_F_NESTED);
   putKey(v, at + 24, protocol, addr, k.port);
   return true;
+}
+
+/** DEL_SERVICE of an IPv4 service. */
+export function writeDeleteService(w: ByteWriter, family: number, key: ServiceKey, flags = NLM_F_REQUEST): boolean {
+  return writeKeyOnly(w, family, key, Cmd.DEL_SERVICE, flags);
 }
 
 /**
@@ -198,24 +215,17 @@ function writeDest(w: ByteWriter, family: number, key: ServiceKey, dest: Destina
   putKey(v, at + 24, protocol, svcAddr, k.port);
   let o = at + 24 + KEY_LEN;
   attrHead(v, o, destLen, CmdAttr.DEST | NLA_F_NESTED);
-  attrHead(v, o + 4, 20, DestAttr.ADDR);
-  v.setUint32(o + 8, addr, false);
-  attrHead(v, o + 24, 6, DestAttr.PORT);
-  v.setUint16(o + 28, port, false);
+  putAddr4(v, o + 4, DestAttr.ADDR, addr);
+  putU16(v, o + 24, DestAttr.PORT, port, false);
   o += 32;
   if (!keyOnly) {
-    attrHead(v, o, 8, DestAttr.FWD_METHOD);
-    v.setUint32(o + 4, fwd, os);
-    attrHead(v, o + 8, 8, DestAttr.WEIGHT);
-    v.setUint32(o + 12, weight, os);
-    attrHead(v, o + 16, 8, DestAttr.U_THRESH);
-    v.setUint32(o + 20, upper, os);
-    attrHead(v, o + 24, 8, DestAttr.L_THRESH);
-    v.setUint32(o + 28, lower, os);
+    putU32(v, o, DestAttr.FWD_METHOD, fwd, true);
+    putU32(v, o + 8, DestAttr.WEIGHT, weight, true);
+    putU32(v, o + 16, DestAttr.U_THRESH, upper, true);
+    putU32(v, o + 24, DestAttr.L_THRESH, lower, true);
     o += 32;
   }
-  attrHead(v, o, 6, DestAttr.ADDR_FAMILY);
-  v.setUint16(o + 4, AF_INET, os);
+  putU16(v, o, DestAttr.ADDR_FAMILY, AF_INET, true);
   return true;
 }
 
@@ -229,16 +239,5 @@ export function writeDeleteDestination(w: ByteWriter, family: number, key: Servi
 
 /** The GET_DEST dump of an IPv4 service's real servers (listings ask for one per service). */
 export function writeDumpDestinations(w: ByteWriter, family: number, key: ServiceKey): boolean {
-  const protocol = keyProtocol(key);
-  if (protocol < 0) return false;
-  const k = key as { address?: unknown; port?: unknown };
-  const addr = ipv4(k.address);
-  if (addr < 0 || !isInt(k.port, 0, 65535)) return false;
-  const len = NLMSG_HDRLEN + GENL_HDRLEN + 4 + KEY_LEN;
-  const at = room(w, len);
-  const v = w.view;
-  header(v, at, len, family, Cmd.GET_DEST, NLM_F_REQUEST | NLM_F_DUMP);
-  attrHead(v, at + 20, 4 + KEY_LEN, CmdAttr.SERVICE | NLA_F_NESTED);
-  putKey(v, at + 24, protocol, addr, k.port);
-  return true;
+  return writeKeyOnly(w, family, key, Cmd.GET_DEST, NLM_F_REQUEST | NLM_F_DUMP);
 }
