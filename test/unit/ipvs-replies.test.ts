@@ -3,7 +3,6 @@
 // golden replies built by hand for what that kernel does not send (32-bit
 // stats only, no address family, counters past 2^53) and for bad replies.
 import { describe, expect, it } from 'vitest';
-import { IpvsError } from '../../src/errors.js';
 import { decodeGenl } from '../../src/genetlink/genl.js';
 import { decodeDaemon, decodeDestination, decodeInfo, decodeService, decodeStats, decodeTimeouts, schedulerFlagNames } from '../../src/ipvs/codec.js';
 import type { Destination, Service, Stats } from '../../src/ipvs/types.js';
@@ -12,6 +11,7 @@ import { NLMSG_DONE, NLMSG_ERROR } from '../../src/netlink/constants.js';
 import { type NetlinkMessage, parseMessages } from '../../src/netlink/message.js';
 import { type Fixture, ipvsFamilyId, loadFixture } from './support/fixtures.js';
 import { type Bytes, type Node, be16, be32, hex, in4, knest, nla, str, tree, u16, u32, u64, u8 } from './support/wire.js';
+import { decodeError } from './support/errors.js';
 
 // ---- reading the fixtures -------------------------------------------------
 
@@ -235,17 +235,6 @@ const destReply = (...children: Bytes[]): AttributeDecoder => new AttributeDecod
 const ipvsFlags = (f: number) => [...u32(f), ...u32(0xffffffff)];
 const tcpService = [nla(1, u16(2)), nla(2, u16(6)), nla(3, in4(192, 168, 1, 1)), nla(4, be16(443)), nla(6, str('wlc')), nla(7, ipvsFlags(2)), nla(8, u32(0)), nla(9, be32(0xffffffff))];
 
-function decodeErr(fn: () => unknown): IpvsError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(IpvsError);
-    expect(e).toMatchObject({ kind: 'decode', code: 'EDECODE' });
-    return e as IpvsError;
-  }
-  throw new Error('expected a decode error');
-}
-
 describe('golden replies', () => {
   it('a service reply, field by field', () => {
     const golden = hex(`
@@ -367,35 +356,35 @@ describe('golden replies', () => {
 
 describe('bad replies are decode errors that say what is wrong', () => {
   it('services', () => {
-    expect(decodeErr(() => decodeService(new AttributeDecoder(new Uint8Array(0)))).message).toBe('service reply without IPVS_CMD_ATTR_SERVICE');
-    expect(decodeErr(() => decodeService(svcReply(nla(2, u16(6))))).message).toBe('service: attribute 1 is missing');
-    expect(decodeErr(() => decodeService(svcReply(nla(1, u16(7))))).message).toBe('service: unknown address family 7');
-    expect(decodeErr(() => decodeService(svcReply(nla(1, u16(2)), nla(2, u16(99))))).message).toBe('service: unknown protocol 99');
-    expect(decodeErr(() => decodeService(svcReply(nla(1, u16(2)), nla(2, u16(6)), nla(4, be16(1))))).message).toBe('service: attribute 3 is missing');
-    expect(decodeErr(() => decodeService(svcReply(nla(1, u16(10)), nla(2, u16(6)), nla(3, [1, 2, 3, 4]), nla(4, be16(1))))).message)
+    expect(decodeError(() => decodeService(new AttributeDecoder(new Uint8Array(0)))).message).toBe('service reply without IPVS_CMD_ATTR_SERVICE');
+    expect(decodeError(() => decodeService(svcReply(nla(2, u16(6))))).message).toBe('service: attribute 1 is missing');
+    expect(decodeError(() => decodeService(svcReply(nla(1, u16(7))))).message).toBe('service: unknown address family 7');
+    expect(decodeError(() => decodeService(svcReply(nla(1, u16(2)), nla(2, u16(99))))).message).toBe('service: unknown protocol 99');
+    expect(decodeError(() => decodeService(svcReply(nla(1, u16(2)), nla(2, u16(6)), nla(4, be16(1))))).message).toBe('service: attribute 3 is missing');
+    expect(decodeError(() => decodeService(svcReply(nla(1, u16(10)), nla(2, u16(6)), nla(3, [1, 2, 3, 4]), nla(4, be16(1))))).message)
       .toBe('service: attribute 3 is not an inet6 address; length 4');
-    expect(decodeErr(() => decodeService(svcReply(nla(1, u16(2)), nla(2, u16(6)), nla(3, in4(1, 1, 1, 1))))).message).toBe('service: attribute 4 is missing');
-    expect(decodeErr(() => decodeService(svcReply(nla(1, u16(2)), nla(5, u32(1)), nla(7, [1, 2])))).message).toMatch(/not struct ip_vs_flags/);
-    decodeErr(() => decodeService(svcReply(nla(1, u32(2)))));
-    decodeErr(() => decodeService(svcReply(...tcpService, knest(12, nla(1, u32(1))))));
+    expect(decodeError(() => decodeService(svcReply(nla(1, u16(2)), nla(2, u16(6)), nla(3, in4(1, 1, 1, 1))))).message).toBe('service: attribute 4 is missing');
+    expect(decodeError(() => decodeService(svcReply(nla(1, u16(2)), nla(5, u32(1)), nla(7, [1, 2])))).message).toMatch(/not struct ip_vs_flags/);
+    decodeError(() => decodeService(svcReply(nla(1, u32(2)))));
+    decodeError(() => decodeService(svcReply(...tcpService, knest(12, nla(1, u32(1))))));
   });
 
   it('destinations', () => {
-    expect(decodeErr(() => decodeDestination(new AttributeDecoder(new Uint8Array(0)), 'inet')).message).toBe('destination reply without IPVS_CMD_ATTR_DEST');
-    expect(decodeErr(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(3, u32(5))), 'inet')).message)
+    expect(decodeError(() => decodeDestination(new AttributeDecoder(new Uint8Array(0)), 'inet')).message).toBe('destination reply without IPVS_CMD_ATTR_DEST');
+    expect(decodeError(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(3, u32(5))), 'inet')).message)
       .toBe('destination: unknown forwarding method 5');
-    expect(decodeErr(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(3, u32(2)), nla(13, u8(9))), 'inet')).message)
+    expect(decodeError(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(3, u32(2)), nla(13, u8(9))), 'inet')).message)
       .toBe('destination: unknown tunnel type 9');
-    expect(decodeErr(() => decodeDestination(destReply(nla(2, be16(1))), 'inet')).message).toBe('destination: attribute 1 is missing');
-    expect(decodeErr(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1))), 'inet')).message).toBe('destination: attribute 2 is missing');
-    expect(decodeErr(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(11, u16(3))), 'inet')).message)
+    expect(decodeError(() => decodeDestination(destReply(nla(2, be16(1))), 'inet')).message).toBe('destination: attribute 1 is missing');
+    expect(decodeError(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1))), 'inet')).message).toBe('destination: attribute 2 is missing');
+    expect(decodeError(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(11, u16(3))), 'inet')).message)
       .toBe('destination: unknown address family 3');
   });
 
   it('daemons and info', () => {
-    expect(decodeErr(() => decodeDaemon(new AttributeDecoder(new Uint8Array(0)))).message).toBe('daemon reply without IPVS_CMD_ATTR_DAEMON');
+    expect(decodeError(() => decodeDaemon(new AttributeDecoder(new Uint8Array(0)))).message).toBe('daemon reply without IPVS_CMD_ATTR_DAEMON');
     const noState = new AttributeDecoder(Uint8Array.from(knest(3, nla(2, str('x')))));
-    expect(decodeErr(() => decodeDaemon(noState)).message).toBe('daemon: attribute 1 is missing');
-    expect(decodeErr(() => decodeInfo(new AttributeDecoder(new Uint8Array(0), 'info'))).message).toBe('info: attribute 1 is missing');
+    expect(decodeError(() => decodeDaemon(noState)).message).toBe('daemon: attribute 1 is missing');
+    expect(decodeError(() => decodeInfo(new AttributeDecoder(new Uint8Array(0), 'info'))).message).toBe('info: attribute 1 is missing');
   });
 });

@@ -2,10 +2,10 @@
 // encoder call gives the bytes written out by hand, and the decoder reads
 // those bytes back to the value.
 import { describe, expect, it } from 'vitest';
-import { IpvsError } from '../../src/errors.js';
 import { AttributeDecoder, AttributeEncoder, ByteWriter } from '../../src/netlink/attributes.js';
 import { NLA_F_NESTED, NLA_F_NET_BYTEORDER } from '../../src/netlink/constants.js';
 import { be16, be32, bytes, hex, nla, nest, str, u16, u32, u64, u8 } from './support/wire.js';
+import { decodeError } from './support/errors.js';
 
 const enc = (fn: (e: AttributeEncoder) => void): number[] => {
   const e = new AttributeEncoder(new ByteWriter(4));
@@ -13,17 +13,6 @@ const enc = (fn: (e: AttributeEncoder) => void): number[] => {
   return [...e.w.bytes()];
 };
 const dec = (b: number[]) => new AttributeDecoder(Uint8Array.from(b), 'test');
-
-function decodeError(fn: () => unknown): IpvsError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(IpvsError);
-    expect(e).toMatchObject({ kind: 'decode', code: 'EDECODE' });
-    return e as IpvsError;
-  }
-  throw new Error('expected a decode error');
-}
 
 describe('attribute encoding and decoding, golden bytes', () => {
   it('u8: length 5, one byte, three of padding', () => {
