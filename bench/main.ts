@@ -347,28 +347,22 @@ function render(all: Row[]): string {
   const med = (r: Row | undefined) => (r && r.perUnit.length > 0 ? median(r.perUnit) : NaN);
   const find = (group: Row['group'], n: number, prefix: string) => all.find((r) => r.group === group && r.n === n && r.way.startsWith(prefix));
   out.push(`Medians of ${reps} repetitions (one process per command: ${eachReps}); each repetition in a fresh network namespace, checked.`, '');
-  out.push('| way | N | µs per operation | range | × batch() | longest stall | peak RSS | syscalls per op |');
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of all.filter((x) => x.group === 'add')) {
-    if (r.missing) {
-      out.push(`| ${r.way} | ${r.n.toLocaleString('en-US')} | ${r.missing.startsWith('FAILED') ? r.missing : `missing: ${r.missing}`} | | | | | |`);
-      continue;
+  // One table per group, each row relative to the group's library baseline.
+  const table = (group: Row['group'], header: string, baseline: string) => {
+    out.push(header, '|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of all.filter((x) => x.group === group)) {
+      if (r.missing) {
+        out.push(`| ${r.way} | ${r.n.toLocaleString('en-US')} | ${r.missing.startsWith('FAILED') ? r.missing : `missing: ${r.missing}`} | | | | | |`);
+        continue;
+      }
+      const m = median(r.perUnit);
+      const base = med(find(group, r.n, baseline));
+      out.push(`| ${r.way} | ${r.n.toLocaleString('en-US')} | ${fmt(m)} | ${fmt(Math.min(...r.perUnit))}–${fmt(Math.max(...r.perUnit))} | ${fmt(m / base)} | ${r.stallMs !== undefined ? `${fmt(r.stallMs)} ms` : '–'} | ${r.maxRssKb ? `${fmt(r.maxRssKb / 1024)} MiB` : '–'} | ${fmt(r.syscallsPerUnit, 2)} |`);
     }
-    const m = median(r.perUnit);
-    const base = med(find('add', r.n, 'library, batch()'));
-    out.push(`| ${r.way} | ${r.n.toLocaleString('en-US')} | ${fmt(m)} | ${fmt(Math.min(...r.perUnit))}–${fmt(Math.max(...r.perUnit))} | ${fmt(m / base)} | ${r.stallMs !== undefined ? `${fmt(r.stallMs)} ms` : '–'} | ${r.maxRssKb ? `${fmt(r.maxRssKb / 1024)} MiB` : '–'} | ${fmt(r.syscallsPerUnit, 2)} |`);
-  }
-  out.push('', '| listing | N | µs per service | range | × listServices | longest stall | peak RSS | syscalls per service |');
-  out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of all.filter((x) => x.group === 'list')) {
-    if (r.missing) {
-      out.push(`| ${r.way} | ${r.n.toLocaleString('en-US')} | ${r.missing.startsWith('FAILED') ? r.missing : `missing: ${r.missing}`} | | | | | |`);
-      continue;
-    }
-    const m = median(r.perUnit);
-    const base = med(find('list', r.n, 'library'));
-    out.push(`| ${r.way} | ${r.n.toLocaleString('en-US')} | ${fmt(m)} | ${fmt(Math.min(...r.perUnit))}–${fmt(Math.max(...r.perUnit))} | ${fmt(m / base)} | ${r.stallMs !== undefined ? `${fmt(r.stallMs)} ms` : '–'} | ${r.maxRssKb ? `${fmt(r.maxRssKb / 1024)} MiB` : '–'} | ${fmt(r.syscallsPerUnit, 2)} |`);
-  }
+  };
+  table('add', '| way | N | µs per operation | range | × batch() | longest stall | peak RSS | syscalls per op |', 'library, batch()');
+  out.push('');
+  table('list', '| listing | N | µs per service | range | × listServices | longest stall | peak RSS | syscalls per service |', 'library');
   // The issue's targets, at the largest size.
   const n = Math.max(...sizes);
   const batch = med(find('add', n, 'library, batch()'));

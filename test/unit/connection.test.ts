@@ -35,6 +35,11 @@ const change = (tag: number, extra: Partial<Request> = {}): Request => ({ messag
 const read = (tag: number): Request => ({ message: message(tag, NLM_F_REQUEST | NLM_F_ACK), dump: false, operation: `read${tag}` });
 const dump = (tag: number): Request => ({ message: message(tag, NLM_F_REQUEST | NLM_F_DUMP), dump: true, operation: `dump${tag}` });
 const tagOf = (m: SentMessage) => new DataView(m.payload.buffer, m.payload.byteOffset).getUint32(0, true);
+/** A kernel that refuses the message tagged 2 with EEXIST ("it exists") and acks the rest as asked. */
+const refuseTag2 = (m: SentMessage, f: FakeSocket) => {
+  if (tagOf(m) === 2) f.reply(errorMessage(m.seq, 17, 'it exists'));
+  else defaultRespond(m, f);
+};
 
 function open(opts: FakeOptions = {}, conn: Partial<ConstructorParameters<typeof Connection>[0]> = {}): { c: Connection; fake: FakeSocket } {
   const native = fakeNative(opts);
@@ -70,12 +75,7 @@ describe('Connection', () => {
   });
 
   it('a change that fails without an ack fails alone; the others succeed', async () => {
-    const { c } = open({
-      respond: (m, f) => {
-        if (tagOf(m) === 2) f.reply(errorMessage(m.seq, 17, 'it exists'));
-        else defaultRespond(m, f);
-      },
-    });
+    const { c } = open({ respond: refuseTag2 });
     const out = await Promise.all([1, 2, 3].map((t) => settled(c.requestVoid(change(t)))));
     expect(out.map((o) => o.ok)).toEqual([true, false, true]);
     const e = (out[1] as { e: IpvsError }).e;
@@ -417,12 +417,7 @@ describe('Connection.requestStaged', () => {
   });
 
   it('words a refusal with the caller\'s explain, and the others succeed', async () => {
-    const { c } = open({
-      respond: (m, f) => {
-        if (tagOf(m) === 2) f.reply(errorMessage(m.seq, 17, 'it exists'));
-        else defaultRespond(m, f);
-      },
-    });
+    const { c } = open({ respond: refuseTag2 });
     const explain = (op: string, status: { errno: number; message?: string }, _seq: number, a: unknown) =>
       new IpvsError(`${op} of ${String(a)}: ${status.message}`, { kind: 'kernel', errno: status.errno, operation: op });
     const out = await Promise.all([1, 2, 3].map((t) => settled(stage(c, t, explain))));
