@@ -43,6 +43,10 @@ if (args.has('child')) {
 const self = process.argv[1]!;
 const root = process.cwd();
 const cli = join(root, 'dist', 'cli.js');
+// bench/floor.c, built by bench/run.sh: the kernel's own floor for each workload.
+const floor = join(root, '.uml', 'bench-floor');
+const FLOOR_ADD = 'C, raw generic netlink (the floor)';
+const FLOOR_LIST = 'C, raw generic netlink (the floor), listing';
 const sizes = (args.get('n') ?? '1000,10000').split(',').map(Number);
 const reps = Number(args.get('reps') ?? 5);
 const eachReps = Number(args.get('each-reps') ?? 1);
@@ -62,6 +66,7 @@ for (const n of sizes) {
   log(`n=${n}: command-line ways`);
   rows.push(cliProblem ? missingRow('add', 'ipvs -R', n, cliProblem) : await commandRow(w, 'ipvs -R', (f) => `node ${cli} -R < ${f}`, reps));
   rows.push(await commandRow(w, 'ipvsadm -R', (f) => `ipvsadm -R < ${f}`, reps));
+  rows.push(await floorRow(w));
   if (n <= 1000 && !args.has('no-each')) {
     log(`n=${n}: ipvsadm one process per command (${w.ops} processes per repetition)`);
     rows.push(await commandRow(w, 'ipvsadm, one process per command', (f) => `while read -r line; do ipvsadm $line || exit 1; done < ${f}`, eachReps));
@@ -203,6 +208,38 @@ async function commandRow(w: Workload, way: string, command: (file: string) => s
   return { group: 'add', way, n: w.n, perUnit, ...(maxRssKb !== undefined ? { maxRssKb } : {}) };
 }
 
+/**
+ * One run of bench/floor.c in a namespace: the time of its work alone (it
+ * starts no clock before its socket is open and the family looked up).
+ */
+function runFloor(ns: string, mode: 'add' | 'list', n: number): { us: number; dests: number } {
+  const r = JSON.parse(inNetns(ns, floor, [mode, String(n)])) as { us: number; units: number; dests: number };
+  return { us: r.us, dests: r.dests };
+}
+
+/** The C floor for adding, each repetition in a fresh namespace, checked like the others. */
+async function floorRow(w: Workload): Promise<Row> {
+  if (!existsSync(floor)) return missingRow('add', FLOOR_ADD, w.n, `${floor} is not built (bench/run.sh builds it)`);
+  const perUnit: number[] = [];
+  try {
+    for (let i = 0; i < reps; i++) {
+      const ns = createNetns();
+      try {
+        await settle();
+        perUnit.push(runFloor(ns.name, 'add', w.n).us / w.ops);
+        const wrong = compareSaved(w, inNetns(ns.name, 'ipvsadm', ['-Sn']));
+        if (wrong) throw new Error(wrong);
+      } finally {
+        ns.remove();
+      }
+    }
+  } catch (e) {
+    log(`${FLOOR_ADD}, n=${w.n}: ${(e as Error).message}`);
+    return missingRow('add', FLOOR_ADD, w.n, `FAILED: ${(e as Error).message}`);
+  }
+  return { group: 'add', way: FLOOR_ADD, n: w.n, perUnit };
+}
+
 /** The three listings, on one namespace holding the workload. */
 async function listingRows(w: Workload): Promise<Row[]> {
   const ns = createNetns();
@@ -236,6 +273,17 @@ async function listingRows(w: Workload): Promise<Row[]> {
     const ipvsadm = await run('ipvsadm -Ln', 'ipvsadm -Ln');
     out.push(ipvsadm.row);
     out.push(libraryRow('list', 'list', w.n, reps, ns.name));
+    if (!existsSync(floor)) out.push(missingRow('list', FLOOR_LIST, w.n, `${floor} is not built`));
+    else {
+      const perUnit: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        await settle();
+        const r = runFloor(ns.name, 'list', w.n);
+        if (r.dests !== 2 * w.n) throw new Error(`the C floor listed ${r.dests} real servers, expected ${2 * w.n}`);
+        perUnit.push(r.us / w.n);
+      }
+      out.push({ group: 'list', way: FLOOR_LIST, n: w.n, perUnit });
+    }
     if (cliProblem) out.push(missingRow('list', 'ipvs -Ln', w.n, cliProblem));
     else {
       const ours = await run('ipvs -Ln', `node ${cli} -Ln`);
@@ -372,10 +420,22 @@ function render(all: Row[]): string {
     ['concurrent calls vs batch()', med(find('add', n, 'library, concurrent')) / batch, (x) => x <= 2, '≤ 2× slower'],
     ['listServices vs ipvsadm -Ln', med(find('list', n, 'ipvsadm -Ln')) / med(find('list', n, 'library')), (x) => x >= 5, '≥ 5× faster'],
   ];
+  // How much room the kernel leaves: nothing that talks to it can beat the floor.
+  const floorAdd = med(find('add', n, FLOOR_ADD));
+  const floorList = med(find('list', n, FLOOR_LIST));
+  const bounds: Array<[string, number]> = [
+    ['batch() vs the C floor (how far above what the kernel allows)', batch / floorAdd],
+    ['ipvsadm -R vs the C floor (the most any way of adding could be faster than ipvsadm -R here)', med(find('add', n, 'ipvsadm -R')) / floorAdd],
+    ['listServices vs the C floor', med(find('list', n, 'library')) / floorList],
+    ['ipvsadm -Ln vs the C floor (the most any listing could be faster than ipvsadm -Ln here)', med(find('list', n, 'ipvsadm -Ln')) / floorList],
+  ];
   const stall = Math.max(...all.filter((r) => r.stallMs !== undefined).map((r) => r.stallMs!));
   out.push('', `Targets at N = ${n.toLocaleString('en-US')}:`, '');
   for (const [what, x, ok, want] of checks) out.push(`- ${what}: ${fmt(x)}× (${want}): ${Number.isFinite(x) ? (ok(x) ? 'met' : 'NOT met') : 'not measured'}`);
   out.push(`- longest event-loop stall of the library: ${fmt(stall)} ms (< 10 ms): ${stall < 10 ? 'met' : 'NOT met'}`);
-  out.push(`- for scale, the longest stall of a loop that never works more than 0.5 ms before yielding, on this machine: ${control.stallMs !== undefined ? `${fmt(control.stallMs)} ms` : 'not measured'}`, '');
+  out.push(`- for scale, the longest stall of a loop that never works more than 0.5 ms before yielding, on this machine: ${control.stallMs !== undefined ? `${fmt(control.stallMs)} ms` : 'not measured'}`);
+  out.push('', 'Against the floor (bench/floor.c: the same work in C, nothing but the system calls it needs):', '');
+  for (const [what, x] of bounds) out.push(`- ${what}: ${fmt(x)}×`);
+  out.push('');
   return `${out.join('\n')}\n`;
 }
