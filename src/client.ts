@@ -8,7 +8,7 @@ import { Errno, IpvsError, inputError } from './errors.js';
 import { decodeGenl, resolveFamily } from './genetlink/genl.js';
 import { formatAddress } from './ipvs/address.js';
 import { NETLINK_GENERIC } from './netlink/constants.js';
-import { Connection, type Explain, type Request } from './netlink/connection.js';
+import { Connection, type Request } from './netlink/connection.js';
 import type { NetlinkMessage } from './netlink/message.js';
 import { Batch, type BatchOptions, type BatchTarget } from './batch.js';
 import { decodeDaemon, decodeDestination, decodeInfo, decodeService, decodeTimeouts } from './ipvs/codec.js';
@@ -71,7 +71,12 @@ export class Ipvs {
     private readonly conn: Connection,
     /** The IPVS generic netlink family id. */
     readonly familyId: number,
-  ) {}
+  ) {
+    this.kinds = req.stagedKinds(familyId);
+  }
+
+  /** How staged changes are named and worded (see `staged`). */
+  private readonly kinds: ReturnType<typeof req.stagedKinds>;
 
   /**
    * Opens a handle. Fails with a plain sentence when IPVS is missing (ENOENT:
@@ -153,8 +158,8 @@ export class Ipvs {
    * object, so concurrent calls cost about what a batch does. Undefined
    * when the lane declines (the caller then takes the general path).
    */
-  private staged<A, B>(op: string, write: (w: ByteWriter, family: number, a: A, b: B) => boolean, explain: Explain, a: A, b: B): Promise<void> | undefined {
-    const w = this.conn.staging.w;
+  private staged<A, B>(op: req.StagedOperation, write: (w: ByteWriter, family: number, a: A, b: B) => boolean, a: A, b: B): Promise<void> | undefined {
+    const w = this.conn.staging.writer();
     const at = w.length;
     let ok = false;
     try {
@@ -164,12 +169,12 @@ export class Ipvs {
     } finally {
       if (!ok) w.length = at;
     }
-    return ok ? this.conn.requestStaged(at, w.length - at, op, explain, this.familyId, a, b) : undefined;
+    return ok ? this.conn.requestStaged(this.kinds[op], a, b) : undefined;
   }
 
   /** Like `ipvsadm -A -t VIP:PORT -s SCHED [-p [T]] [-M MASK] [-b FLAGS] [-o] [--pe sip]`. */
   addService(spec: ServiceSpec): Promise<void> {
-    return this.staged('addService', writeAddService, req.explainAddService, spec, undefined) ?? this.change(() => req.addService(this.familyId, spec));
+    return this.staged('addService', writeAddService, spec, undefined) ?? this.change(() => req.addService(this.familyId, spec));
   }
 
   /**
@@ -187,7 +192,7 @@ export class Ipvs {
 
   /** Like `ipvsadm -D -t VIP:PORT`. */
   deleteService(key: ServiceKey): Promise<void> {
-    return this.staged('deleteService', writeDeleteService, req.explainDeleteService, key, undefined) ?? this.change(() => req.deleteService(this.familyId, key));
+    return this.staged('deleteService', writeDeleteService, key, undefined) ?? this.change(() => req.deleteService(this.familyId, key));
   }
 
   /** One service, or undefined when there is none with that key. */
@@ -270,7 +275,7 @@ export class Ipvs {
   /** Like `ipvsadm -a -t VIP:PORT -r RIP:PORT -m -w 2`. */
   addDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
     if (dest && dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) return this.addTunnelDestination(service, dest);
-    return this.staged('addDestination', writeAddDestination, req.explainAddDestination, service, dest) ?? this.change(() => req.addDestination(this.familyId, service, dest));
+    return this.staged('addDestination', writeAddDestination, service, dest) ?? this.change(() => req.addDestination(this.familyId, service, dest));
   }
 
   private async addTunnelDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
@@ -313,7 +318,7 @@ export class Ipvs {
 
   /** Like `ipvsadm -d -t VIP:PORT -r RIP:PORT`. */
   deleteDestination(service: ServiceKey, dest: DestinationKey): Promise<void> {
-    return this.staged('deleteDestination', writeDeleteDestination, req.explainDeleteDestination, service, dest) ?? this.change(() => req.deleteDestination(this.familyId, service, dest));
+    return this.staged('deleteDestination', writeDeleteDestination, service, dest) ?? this.change(() => req.deleteDestination(this.familyId, service, dest));
   }
 
   /** Removes every virtual service (like `ipvsadm -C`). */

@@ -14,7 +14,7 @@ import type { ByteWriter } from '../netlink/attributes.js';
 import { NLA_F_NESTED, NLMSG_HDRLEN, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
 import { os } from '../netlink/endian.js';
 import { AF_INET, CmdAttr, Cmd, DestAttr, IPVS_GENL_VERSION, SCHEDNAME_MAXLEN, SvcAttr, SvcFlag } from './constants.js';
-import { ipv4 } from './address.js';
+import { NOT_IPV4, ipv4 } from './address.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from './types.js';
 import { DEFAULT_PERSISTENT_TIMEOUT, DEFAULT_SCHEDULER, FORWARDING, MAX_PERSISTENT_TIMEOUT, PROTOCOLS } from './validate.js';
 
@@ -96,7 +96,7 @@ export function writeAddService(w: ByteWriter, family: number, spec: ServiceSpec
   if (protocol < 0) return false;
   const s = spec as ServiceSpec & { address?: unknown; port?: unknown };
   const addr = ipv4(s.address);
-  if (addr < 0 || !isInt(s.port, 0, 65535)) return false;
+  if (addr === NOT_IPV4 || !isInt(s.port, 0, 65535)) return false;
   if (spec.netmask !== undefined || spec.pe !== undefined || (spec.schedulerFlags !== undefined && (!Array.isArray(spec.schedulerFlags) || spec.schedulerFlags.length > 0))) return false;
   const scheduler = spec.scheduler ?? DEFAULT_SCHEDULER;
   if (typeof scheduler !== 'string' || scheduler.length === 0 || scheduler.length >= SCHEDNAME_MAXLEN) return false;
@@ -143,7 +143,7 @@ function writeKeyOnly(w: ByteWriter, family: number, key: ServiceKey, cmd: numbe
   if (protocol < 0) return false;
   const k = key as { address?: unknown; port?: unknown };
   const addr = ipv4(k.address);
-  if (addr < 0 || !isInt(k.port, 0, 65535)) return false;
+  if (addr === NOT_IPV4 || !isInt(k.port, 0, 65535)) return false;
   const len = NLMSG_HDRLEN + GENL_HDRLEN + 4 + KEY_LEN;
   const at = room(w, len);
   const v = w.view;
@@ -167,11 +167,11 @@ function writeDest(w: ByteWriter, family: number, key: ServiceKey, dest: Destina
   if (protocol < 0) return false;
   const k = key as { address?: unknown; port?: unknown };
   const svcAddr = ipv4(k.address);
-  if (svcAddr < 0 || !isInt(k.port, 0, 65535)) return false;
+  if (svcAddr === NOT_IPV4 || !isInt(k.port, 0, 65535)) return false;
   if (dest === null || typeof dest !== 'object') return false;
   const addr = ipv4(dest.address);
   const port = dest.port ?? k.port;
-  if (addr < 0 || !isInt(port, 0, 65535)) return false;
+  if (addr === NOT_IPV4 || !isInt(port, 0, 65535)) return false;
   let fwd = 0;
   let weight = 0;
   let upper = 0;

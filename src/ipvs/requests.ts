@@ -7,7 +7,7 @@ import type { IpvsError } from '../errors.js';
 import { writeGenl } from '../genetlink/genl.js';
 import { Arena, type Packed, copyPacked } from '../netlink/arena.js';
 import type { AttributeEncoder, ByteWriter } from '../netlink/attributes.js';
-import { type Explain, type Request, kernelError } from '../netlink/connection.js';
+import { type Request, type StagedKind, kernelError } from '../netlink/connection.js';
 import { NLM_F_ACK, NLM_F_REQUEST } from '../netlink/constants.js';
 import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService, writeDumpDestinations } from './fast.js';
 import type { NetlinkStatus } from '../netlink/message.js';
@@ -110,15 +110,26 @@ function explainFast(general: General, family: number, a: unknown, b: unknown, o
   return kernelError(status, op, seq);
 }
 
+/** The changes the fast lane (fast.ts) can stage (see Connection.requestStaged). */
+export type StagedOperation = 'addService' | 'deleteService' | 'addDestination' | 'deleteDestination';
+
 /**
- * Staged changes (Connection.requestStaged): the fast lane (fast.ts)
- * encodes the message when called, without an ack flag; these word a
- * refusal, through the general path, only when there is one.
+ * Staged changes of one IPVS family id: the fast lane encodes the message
+ * when called, without an ack flag; a refusal is worded through the general
+ * path, only when there is one.
  */
-export const explainAddService: Explain = (op, status, seq, family, spec) => explainFast(addServiceGeneral, family as number, spec, undefined, op, status, seq);
-export const explainDeleteService: Explain = (op, status, seq, family, key) => explainFast(deleteServiceGeneral, family as number, key, undefined, op, status, seq);
-export const explainAddDestination: Explain = (op, status, seq, family, key, dest) => explainFast(addDestinationGeneral, family as number, key, dest, op, status, seq);
-export const explainDeleteDestination: Explain = (op, status, seq, family, key, dest) => explainFast(deleteDestinationGeneral, family as number, key, dest, op, status, seq);
+export function stagedKinds(family: number): Readonly<Record<StagedOperation, StagedKind>> {
+  const kind = (operation: StagedOperation, general: General): StagedKind => ({
+    operation,
+    explain: (status, seq, a, b) => explainFast(general, family, a, b, operation, status, seq),
+  });
+  return {
+    addService: kind('addService', addServiceGeneral),
+    deleteService: kind('deleteService', deleteServiceGeneral),
+    addDestination: kind('addDestination', addDestinationGeneral),
+    deleteDestination: kind('deleteDestination', deleteDestinationGeneral),
+  };
+}
 
 /** Packs a fast-lane message (with NLM_F_ACK, like every other request); undefined when the lane declines. */
 function packFast(write: (w: ByteWriter) => boolean): Packed | undefined {

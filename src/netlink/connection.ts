@@ -38,9 +38,9 @@ import {
   align,
 } from './constants.js';
 import { os } from './endian.js';
-import { type Explain, StagedFeed, Staging } from './staged.js';
+import { MAX_STAGED, StagedFeed, type StagedKind, Staging } from './staged.js';
 
-export type { Explain };
+export type { StagedKind };
 import { type NetlinkMessage, type NetlinkStatus, parseDone, parseError } from './message.js';
 
 export interface ConnectionOptions {
@@ -122,8 +122,8 @@ export interface RequestSource {
   operation?(index: number): string;
 }
 
-/** The most bytes a source may `write` for one request. */
-export const MAX_WRITTEN = 512;
+/** The most bytes a source may `write` for one request (staged changes are written the same way). */
+export const MAX_WRITTEN = MAX_STAGED;
 
 class Pending {
   seq = 0;
@@ -290,18 +290,19 @@ export class Connection {
   readonly staging = new Staging();
 
   /**
-   * Queues a change the caller just encoded at the end of `staging.w`
-   * (bytes `at`..`at + len`: a netlink header with NLM_F_REQUEST and no
-   * ack, at most MAX_WRITTEN bytes): like
-   * `requestVoid`, without a request or pending object per change. Changes
-   * staged in a row share one feed, so thousands of concurrent calls cost
-   * what a batch costs. `explain` words a refusal, from `a`, `b`, `c`.
+   * Queues the change the caller just encoded at the end of `staging.w`
+   * (a netlink message with NLM_F_REQUEST and no ack, at most MAX_STAGED
+   * bytes): like `requestVoid`, without a request or pending object per
+   * change. Changes staged in a row share one feed, so thousands of
+   * concurrent calls cost what a batch costs. `kind` words a refusal from
+   * `a` and `b`.
    */
-  requestStaged(at: number, len: number, operation: string, explain: Explain, a: unknown, b: unknown, c: unknown): Promise<void> {
+  requestStaged(kind: StagedKind, a: unknown, b: unknown): Promise<void> {
     if (this.closed) {
-      if (this.staging.unwritten === 0) this.staging.w.length = 0;
-      return Promise.reject(closedError(operation));
+      this.staging.discard();
+      return Promise.reject(closedError(kind.operation));
     }
+    this.staging.commit();
     let f = this.staged;
     // Only the queue's last item may grow, or changes would overtake requests queued after them.
     if (!f || f.ended || this.queue[this.queue.length - 1] !== f) {
@@ -309,11 +310,10 @@ export class Connection {
       this.staged = f;
       this.queue.push(f);
     }
-    const promise = (f.source as StagedFeed).add(at, len, operation, explain, a, b, c);
-    this.staging.unwritten++;
+    const promise = (f.source as StagedFeed).add(kind, a, b);
     this.schedule();
     this.updateRef();
-    return promise as Promise<void>;
+    return promise;
   }
 
   /** Like `request`, with a callback instead of a promise (called exactly once). */
