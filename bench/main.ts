@@ -17,6 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Ipvs } from '../src/index.js';
 import { createNetns, inNetns, median, settle } from './env.js';
 import { type ChildReport, type LibraryWay, childMain } from './library.js';
@@ -34,7 +35,7 @@ interface Row {
   missing?: string;
 }
 
-const args = parseArgs(process.argv.slice(2));
+const args = readArgs(process.argv.slice(2));
 if (args.has('child')) {
   await childMain(args);
   process.exit(0);
@@ -47,6 +48,8 @@ const cli = join(root, 'dist', 'cli.js');
 const floor = join(root, '.uml', 'bench-floor');
 const FLOOR_ADD = 'C, raw generic netlink (the floor)';
 const FLOOR_LIST = 'C, raw generic netlink (the floor), listing';
+// What the concurrent way's promises cost by themselves (no library, no I/O).
+const PROMISES = '3N promises and Promise.all alone (no I/O)';
 const sizes = (args.get('n') ?? '1000,10000').split(',').map(Number);
 const reps = Number(args.get('reps') ?? 5);
 const eachReps = Number(args.get('each-reps') ?? 1);
@@ -62,7 +65,7 @@ for (const n of sizes) {
   const w = makeWorkload(n);
   writeFileSync(restoreFile(n), w.restore);
   log(`n=${n}: library ways`);
-  for (const way of ['seq', 'conc', 'batch'] as const) rows.push(libraryRow('add', way, n, reps));
+  for (const way of ['seq', 'conc', 'batch', 'promises'] as const) rows.push(libraryRow('add', way, n, reps));
   log(`n=${n}: command-line ways`);
   rows.push(cliProblem ? missingRow('add', 'ipvs -R', n, cliProblem) : await commandRow(w, 'ipvs -R', (f) => `node ${cli} -R < ${f}`, reps));
   rows.push(await commandRow(w, 'ipvsadm -R', (f) => `ipvsadm -R < ${f}`, reps));
@@ -84,18 +87,15 @@ process.exit(failures.length > 0 ? 1 : 0);
 
 // ---------------------------------------------------------------------------
 
-function parseArgs(argv: string[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) continue;
-    const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith('--')) {
-      m.set(a.slice(2), next);
-      i++;
-    } else m.set(a.slice(2), '');
-  }
-  return m;
+/** The command line (see the top of this file), as option name to value ('' for flags). */
+function readArgs(argv: string[]): Map<string, string> {
+  const text = { type: 'string' } as const;
+  const flag = { type: 'boolean' } as const;
+  const { values } = parseArgs({
+    args: argv,
+    options: { n: text, reps: text, 'each-reps': text, 'no-each': flag, 'no-strace': flag, out: text, child: text, netns: text, strace: flag },
+  });
+  return new Map(Object.entries(values).map(([k, v]) => [k, v === true ? '' : String(v)]));
 }
 
 function restoreFile(n: number): string {
@@ -123,7 +123,7 @@ function missingRow(group: Row['group'], way: string, n: number, why: string): R
 
 /** Runs a library way in a child process. */
 function libraryRow(group: Row['group'], way: LibraryWay, n: number, r: number, netns?: string): Row {
-  const label = { seq: 'library, sequential await', conc: 'library, concurrent calls', batch: 'library, batch()', list: 'library, listServices({ withDestinations: true })', control: 'control' }[way];
+  const label = { seq: 'library, sequential await', conc: 'library, concurrent calls', batch: 'library, batch()', list: 'library, listServices({ withDestinations: true })', control: 'control', promises: PROMISES }[way];
   const childArgs = [self, '--child', way, '--n', String(n), '--reps', String(r), ...(netns ? ['--netns', netns] : [])];
   const out = spawnSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = out.stdout.trim().split('\n').pop() ?? '';
@@ -143,7 +143,7 @@ function libraryRow(group: Row['group'], way: LibraryWay, n: number, r: number, 
     way: label,
     n,
     perUnit: rep.reps.map((x) => x.us / units),
-    stallMs: Math.max(...rep.reps.map((x) => x.stallMs)),
+    ...(rep.stallMs !== undefined ? { stallMs: rep.stallMs } : {}),
     maxRssKb: rep.maxRssKb,
   };
 }
@@ -429,9 +429,10 @@ function render(all: Row[]): string {
     ['listServices vs the C floor', med(find('list', n, 'library')) / floorList],
     ['ipvsadm -Ln vs the C floor (the most any listing could be faster than ipvsadm -Ln here)', med(find('list', n, 'ipvsadm -Ln')) / floorList],
   ];
-  const stall = Math.max(...all.filter((r) => r.stallMs !== undefined).map((r) => r.stallMs!));
+  const stall = Math.max(...all.filter((r) => r.stallMs !== undefined && r.way.startsWith('library')).map((r) => r.stallMs!));
   out.push('', `Targets at N = ${n.toLocaleString('en-US')}:`, '');
   for (const [what, x, ok, want] of checks) out.push(`- ${what}: ${fmt(x)}× (${want}): ${Number.isFinite(x) ? (ok(x) ? 'met' : 'NOT met') : 'not measured'}`);
+  out.push(`- for scale, the promises of concurrent calls alone (3N promises and Promise.all, no library, no I/O) vs batch(): ${fmt(med(find('add', n, PROMISES)) / batch)}×`);
   out.push(`- longest event-loop stall of the library: ${fmt(stall)} ms (< 10 ms): ${stall < 10 ? 'met' : 'NOT met'}`);
   out.push(`- for scale, the longest stall of a loop that never works more than 0.5 ms before yielding, on this machine: ${control.stallMs !== undefined ? `${fmt(control.stallMs)} ms` : 'not measured'}`);
   out.push('', 'Against the floor (bench/floor.c: the same work in C, nothing but the system calls it needs):', '');

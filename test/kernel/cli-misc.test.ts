@@ -188,6 +188,10 @@ describe('ipvs CLI and ipvsadm: restore, zero, flush, timeouts, daemons, connect
         srv.close();
       });`;
     ns.exec('node', ['-e', script]);
+    // The kernel folds counters into what it reports every 2 seconds: wait for them.
+    const statsOf = async () =>
+      (JSON.parse((await ipvs(ns, ['-L', '--json', '-t', '10.0.0.1:8080'])).stdout) as { services: Array<{ stats: Record<string, string>; destinations: Array<{ stats: Record<string, string> }> }> }).services[0]!;
+    await expect.poll(async () => (await statsOf()).stats.connections, { timeout: 6000, interval: 250 }).toMatch(/^[1-9]\d*$/);
     const conns = await compareReadOnly(ns, ['-Lnc']);
     expect(conns.stdout).toMatch(/^TCP \d\d:\d\d +\S+ +10\.0\.0\.\d+:\d+ +10\.0\.0\.1:8080 +10\.0\.0\.254:8080$/m);
     for (const args of [['-L', '-c'], ['-Ln', '--connection', '--persistent-conn'], ['-Ln', '--stats'], ['-Ln', '--stats', '--exact'], ['-Ln', '--rate'], ['-L', '--stats'], ['-Ln', '-t', '10.0.0.1:8080', '--stats']]) {
@@ -197,9 +201,9 @@ describe('ipvs CLI and ipvsadm: restore, zero, flush, timeouts, daemons, connect
     expect(json.schema).toBe(1);
     expect(json.connections.length).toBeGreaterThan(0);
     expect(json.connections[0]).toMatchObject({ protocol: 'TCP', virtual: { address: '10.0.0.1', port: 8080 }, destination: { address: '10.0.0.254', port: 8080 } });
-    const stats = JSON.parse((await ipvs(ns, ['-L', '--json', '-t', '10.0.0.1:8080'])).stdout) as { services: Array<{ stats: Record<string, string>; destinations: Array<{ stats: Record<string, string> }> }> };
-    expect(stats.services[0]!.stats.connections).toMatch(/^[1-9]\d*$/);
-    expect(stats.services[0]!.destinations[0]!.stats.packetsIn).toMatch(/^[1-9]\d*$/);
+    const stats = await statsOf();
+    expect(stats.stats.connections).toMatch(/^[1-9]\d*$/);
+    expect(stats.destinations[0]!.stats.packetsIn).toMatch(/^[1-9]\d*$/);
   });
 });
 
