@@ -31,7 +31,7 @@
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
 #endif
-#define PER_SEND 256
+#define PER_SEND 1024
 #define NLA_F_NESTED_ (1 << 15)
 
 /* include/uapi/linux/ip_vs.h */

@@ -53,7 +53,7 @@ type Op =
   | { op: 'setTimeouts'; timeouts: Partial<Timeouts> };
 
 /** Operations per block of an OpList (1 << SHIFT). */
-const SHIFT = 10;
+const SHIFT = 8;
 const BLOCK = 1 << SHIFT;
 
 /**

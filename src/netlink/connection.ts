@@ -56,9 +56,9 @@ export interface ConnectionOptions {
    * request fails cannot overrun it with error replies.
    */
   window?: number;
-  /** Most bytes in one send. Default 32 KiB (about a millisecond of kernel work). */
+  /** Most bytes in one send. Default 128 KiB (a few milliseconds of kernel work at most). */
   maxSendBytes?: number;
-  /** Most messages in one send. Default 256. */
+  /** Most messages in one send. Default 1024. */
   maxSendMessages?: number;
   native: NativeBinding;
   debug?: (line: string) => void;
@@ -179,6 +179,8 @@ class Span {
   firstSend = 0;
   /** Items before this one are settled. */
   settled = 0;
+  /** Where the last item starts in the send buffer (while the send is built). */
+  lastAt = 0;
   /** Items that failed on their own (by offset), rarely any. */
   failed: Set<number> | null = null;
   tick = 0;
@@ -198,6 +200,12 @@ class Span {
 }
 
 const RCVBUF = 32 * 1024 * 1024;
+/**
+ * Sequence numbers run from 1 to this and wrap: the kernel echoes any u32,
+ * but V8 keeps integers up to 2^31 - 1 unboxed, and a number that is not
+ * would make the compiled send path start over.
+ */
+const MAX_SEQ = 0x7fffffff;
 const SNDBUF = 4 * 1024 * 1024;
 /** Room a reply may take in the receive buffer (an error with extended ack, with overhead). */
 const REPLY_TRUESIZE = 1024;
@@ -219,27 +227,34 @@ export class Connection {
   /** Spans in send order; `spanItems` of their items are not settled yet. */
   private spans: Span[] = [];
   private spanItems = 0;
-  private readonly writer = new ByteWriter(48 * 1024);
+  private readonly writer: ByteWriter;
   /** Where the addon reads replies into, when it can (no Buffer per read). */
   private recv: Buffer | null = null;
   private recvView: DataView | null = null;
-  private readonly chunk: Pending[] = [];
+  /** What the send being built holds, in buffer order. */
+  private readonly order: Array<Pending | Span> = [];
   private dumpActive = false;
   /** The feed of staged changes that later ones may join (see requestStaged). */
   private staged: Feed | null = null;
   private flushScheduled = false;
+  private kicked = false;
   private timer: NodeJS.Timeout | undefined;
   private tick = 0;
   private referenced = false;
-  private seq = Math.floor(Math.random() * 0x7fffffff);
+  private seq = 1 + Math.floor(Math.random() * (MAX_SEQ - 1));
   private sendIndex = 0;
   private closed = false;
 
   constructor(opts: ConnectionOptions) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.tickMs = Math.max(5, Math.min(1000, Math.ceil(this.timeoutMs / 8)));
-    this.maxSendBytes = opts.maxSendBytes ?? 32 * 1024;
-    this.maxSendMessages = opts.maxSendMessages ?? 256;
+    // Every send and every turn of the event loop costs system calls (tens
+    // of microseconds each where they are slow), so sends are large; the
+    // kernel runs each change in a few microseconds, so even a full send
+    // keeps the event loop waiting only a few milliseconds.
+    this.maxSendBytes = opts.maxSendBytes ?? 128 * 1024;
+    this.maxSendMessages = opts.maxSendMessages ?? 1024;
+    this.writer = new ByteWriter(this.maxSendBytes + 2 * MAX_WRITTEN);
     this.debug = opts.debug;
     try {
       this.socket = new opts.native.NetlinkSocket(opts.protocol, opts.netnsPath ?? null, RCVBUF, SNDBUF, (err, data) =>
@@ -281,7 +296,7 @@ export class Connection {
     capturing = p;
     const promise = new Promise(capture);
     this.queue.push(p);
-    this.schedule();
+    this.kick();
     this.updateRef();
     return promise;
   }
@@ -311,7 +326,7 @@ export class Connection {
       this.queue.push(f);
     }
     const promise = (f.source as StagedFeed).add(kind, a, b);
-    this.schedule();
+    this.kick();
     this.updateRef();
     return promise;
   }
@@ -323,7 +338,7 @@ export class Connection {
       return;
     }
     this.queue.push(new Pending(req, settle));
-    this.schedule();
+    this.kick();
     this.updateRef();
   }
 
@@ -337,7 +352,7 @@ export class Connection {
       return;
     }
     this.queue.push(new Feed(source));
-    this.schedule();
+    this.kick();
     this.updateRef();
   }
 
@@ -351,6 +366,27 @@ export class Connection {
     this.socket.close();
   }
 
+  /**
+   * New work goes out at the end of the current microtask checkpoint: calls
+   * made together (in one synchronous run, or in the continuations one
+   * batch of replies resumes) still share sends, and a call made while
+   * replies are being handled is sent before the socket is read again, so
+   * the addon reads its answer in the same wake-up (sequential awaits cost
+   * a send and a read each, no turn of the event loop).
+   */
+  private kick(): void {
+    if (this.kicked) return;
+    this.kicked = true;
+    queueMicrotask(this.onKick);
+  }
+
+  private readonly onKick = (): void => {
+    this.kicked = false;
+    this.pump();
+    this.updateRef();
+  };
+
+  /** More to send after a send: the next turn of the event loop, so it breathes between sends. */
   private schedule(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -362,7 +398,7 @@ export class Connection {
   }
 
   private nextSeq(): number {
-    this.seq = this.seq >= 0xffffffff ? 1 : this.seq + 1;
+    this.seq = this.seq >= MAX_SEQ ? 1 : this.seq + 1;
     return this.seq;
   }
 
@@ -434,109 +470,71 @@ export class Connection {
 
   private sendChunk(): void {
     const w = this.writer;
-    const chunk = this.chunk;
+    const order = this.order;
     w.length = 0;
-    chunk.length = 0;
+    order.length = 0;
     let messages = 0;
     let dumpInChunk = false;
-    let span: Span | null = null;
-    const newSpans: Span[] = [];
     // The last message that is not a dump (it will carry the ack), by offset.
     let proofAt = -1;
     let proofIsSpan = false;
     while (this.waiting + messages < this.window && messages < this.maxSendMessages) {
       const head = this.queue[this.head];
       if (head === undefined) break;
-      // The fast lane: a feed writes its next request itself.
+      // The fast lane: a feed writes its next requests itself.
       if (head instanceof Feed && !head.peeked && !head.ended && head.source.write) {
-        if (messages > 0 && w.length + MAX_WRITTEN > this.maxSendBytes) break;
-        const start = w.length;
-        let wrote = false;
-        try {
-          wrote = head.source.write(w);
-        } catch {
-          wrote = false; // (next() will report it)
-        }
-        if (wrote) {
-          const seq = this.nextSeq();
-          if (!span || span.source !== head.source || ((span.firstSeq + span.count) >>> 0) !== seq) {
-            span = new Span(head.source, seq, head.count);
-            newSpans.push(span);
-          }
-          span.count++;
-          head.count++;
-          w.view.setUint32(start + 8, seq, os);
-          w.reserve(align(w.length) - w.length);
-          proofAt = start;
+        const span = this.writeSpan(head, Math.min(this.window - this.waiting, this.maxSendMessages) - messages, messages === 0);
+        if (span !== null) {
+          order.push(span);
+          messages += span.count;
+          proofAt = span.lastAt;
           proofIsSpan = true;
-          messages++;
           continue;
         }
-        w.length = start;
+        if (messages > 0 && w.length + MAX_WRITTEN > this.maxSendBytes) break;
       }
-      span = null;
       const p = this.peek();
       if (!p) break;
       if (p.req.dump && (this.dumpActive || dumpInChunk)) break;
-      const start = w.length;
-      try {
-        encodeInto(w, p.req);
-      } catch (e) {
-        w.length = start;
-        this.take();
-        p.complete(new IpvsError(`${p.req.operation}: the request did not encode: ${(e as Error).message}`, { kind: 'input', errno: Errno.EINVAL, operation: p.req.operation, cause: e }), NONE);
-        continue;
+      if (!this.writePending(p, messages === 0)) {
+        if (p.done) continue; // (it did not encode, and failed)
+        break; // (no room left in this send)
       }
-      if (messages > 0 && w.length > this.maxSendBytes) {
-        w.length = start;
-        break;
-      }
-      this.take();
-      p.offset = start;
-      p.seq = this.nextSeq();
-      w.view.setUint32(start + 8, p.seq, os);
-      chunk.push(p);
+      order.push(p);
       messages++;
       if (p.req.dump) dumpInChunk = true;
       else {
-        proofAt = start;
+        proofAt = p.offset;
         proofIsSpan = false;
       }
     }
     if (messages === 0) return;
     // Leave the ack out of changes that a later request of this send vouches for.
-    for (const p of chunk) {
-      if (p.req.dump || !p.req.replyless) continue;
-      const flags = w.view.getUint16(p.offset + 6, os);
-      if (p.offset < proofAt) {
-        w.view.setUint16(p.offset + 6, flags & ~NLM_F_ACK, os);
-        p.silent = true;
+    for (const e of order) {
+      if (e instanceof Span || e.req.dump || !e.req.replyless) continue;
+      const flags = w.view.getUint16(e.offset + 6, os);
+      if (e.offset < proofAt) {
+        w.view.setUint16(e.offset + 6, flags & ~NLM_F_ACK, os);
+        e.silent = true;
       } else {
-        w.view.setUint16(p.offset + 6, flags | NLM_F_ACK, os);
+        w.view.setUint16(e.offset + 6, flags | NLM_F_ACK, os);
       }
     }
     if (proofIsSpan) w.view.setUint16(proofAt + 6, w.view.getUint16(proofAt + 6, os) | NLM_F_ACK, os);
-    // Send positions follow buffer order: number everything in that order.
+    // Send positions follow buffer order, which `order` keeps.
     const silentBefore = this.silent.length;
-    let ci = 0;
-    let si = 0;
-    while (ci < chunk.length || si < newSpans.length) {
-      const s = newSpans[si];
-      const p = chunk[ci];
-      // A span's seqs all lie between those of the pendings around it.
-      if (s && (!p || ((s.firstSeq - p.seq) | 0) < 0)) {
-        s.firstSend = this.sendIndex + 1;
-        this.sendIndex += s.count;
-        s.tick = this.tick;
-        this.spans.push(s);
-        this.spanItems += s.count;
-        si++;
-      } else if (p) {
-        p.index = ++this.sendIndex;
-        p.tick = this.tick;
-        this.inflight.set(p.seq, p);
-        if (p.silent) this.silent.push(p);
-        ci++;
+    for (const e of order) {
+      if (e instanceof Span) {
+        e.firstSend = this.sendIndex + 1;
+        this.sendIndex += e.count;
+        e.tick = this.tick;
+        this.spans.push(e);
+        this.spanItems += e.count;
+      } else {
+        e.index = ++this.sendIndex;
+        e.tick = this.tick;
+        this.inflight.set(e.seq, e);
+        if (e.silent) this.silent.push(e);
       }
     }
     if (dumpInChunk) this.dumpActive = true;
@@ -547,18 +545,82 @@ export class Connection {
     } catch (e) {
       this.silent.length = silentBefore;
       const err = (operation: string) => socketError(e, operation);
-      for (const p of chunk) {
-        this.inflight.delete(p.seq);
-        p.complete(err(p.req.operation), NONE);
-      }
-      for (const s of newSpans) {
-        this.spans.splice(this.spans.indexOf(s), 1);
-        this.spanItems -= s.count;
-        for (let i = 0; i < s.count; i++) s.source.settle(s.firstIndex + i, err(s.operation(i)), NONE);
+      for (const x of order) {
+        if (x instanceof Span) {
+          this.spans.splice(this.spans.indexOf(x), 1);
+          this.spanItems -= x.count;
+          for (let i = 0; i < x.count; i++) x.source.settle(x.firstIndex + i, err(x.operation(i)), NONE);
+        } else {
+          this.inflight.delete(x.seq);
+          x.complete(err(x.req.operation), NONE);
+        }
       }
       if (dumpInChunk) this.dumpActive = false;
     }
-    chunk.length = 0;
+    order.length = 0;
+  }
+
+  /**
+   * Lets a feed write up to `limit` requests straight into the send buffer,
+   * numbered consecutively: one span, or null when it wrote none. Kept apart
+   * from the general path so that this loop, which carries batches and
+   * concurrent changes, stays small and compiled.
+   */
+  private writeSpan(feed: Feed, limit: number, first: boolean): Span | null {
+    const w = this.writer;
+    const source = feed.source;
+    let span: Span | null = null;
+    while (span === null ? limit > 0 : span.count < limit) {
+      if (!(first && span === null) && w.length + MAX_WRITTEN > this.maxSendBytes) break;
+      // Sequence numbers of a span are consecutive: stop where they wrap.
+      if (span !== null && this.seq === MAX_SEQ) break;
+      const start = w.length;
+      let wrote = false;
+      try {
+        wrote = source.write!(w);
+      } catch {
+        wrote = false; // (next() will report it)
+      }
+      if (!wrote) {
+        w.length = start;
+        break;
+      }
+      const seq = this.nextSeq();
+      if (span === null) span = new Span(source, seq, feed.count);
+      span.count++;
+      span.lastAt = start;
+      feed.count++;
+      w.view.setUint32(start + 8, seq, os);
+      w.reserve(align(w.length) - w.length);
+    }
+    return span;
+  }
+
+  /**
+   * Appends a queued request to the send buffer, numbered, and takes it off
+   * the queue. False when it does not fit in this send (it stays queued),
+   * or when it does not encode (it is failed: `done`).
+   */
+  private writePending(p: Pending, first: boolean): boolean {
+    const w = this.writer;
+    const start = w.length;
+    try {
+      encodeInto(w, p.req);
+    } catch (e) {
+      w.length = start;
+      this.take();
+      p.complete(new IpvsError(`${p.req.operation}: the request did not encode: ${(e as Error).message}`, { kind: 'input', errno: Errno.EINVAL, operation: p.req.operation, cause: e }), NONE);
+      return false;
+    }
+    if (!first && w.length > this.maxSendBytes) {
+      w.length = start;
+      return false;
+    }
+    this.take();
+    p.offset = start;
+    p.seq = this.nextSeq();
+    w.view.setUint32(start + 8, p.seq, os);
+    return true;
   }
 
   private onData(err: NativeError | null, received: Buffer | number | null): void {

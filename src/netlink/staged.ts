@@ -172,8 +172,11 @@ const A = 1;
 const B = 2;
 const GRP = 3;
 const STRIDE = 4;
-/** Changes per block of a StagedFeed (1 << SHIFT). */
-const SHIFT = 9;
+/**
+ * Changes per block of a StagedFeed (1 << SHIFT): small, because a call
+ * awaited on its own makes a feed of one change (2 KiB of slots).
+ */
+const SHIFT = 6;
 const BLOCK = 1 << SHIFT;
 
 /**
