@@ -482,6 +482,21 @@ describe('Connection.requestStaged', () => {
     c.close();
   });
 
+  it('numbers changes across the wrap of sequence numbers (at 2^31 - 1) and still gives each its own outcome', async () => {
+    const { c, fake } = open({ respond: refuseTag2 });
+    // (the sequence number is private and random; start it just below the wrap)
+    (c as unknown as { seq: number }).seq = 0x7fffffff - 2;
+    const out = await Promise.all([1, 2, 3, 4, 5, 6].map((t) => settled(stage(c, t))));
+    expect(fake.sent.map((m) => m.seq)).toEqual([0x7fffffff - 1, 0x7fffffff, 1, 2, 3, 4]);
+    expect(out.map((o) => o.ok)).toEqual([true, false, true, true, true, true]);
+    // the refusal of the message numbered 0x7fffffff, right before the wrap
+    (c as unknown as { seq: number }).seq = 0x7fffffff - 1;
+    const again = await Promise.all([5, 2, 7].map((t) => settled(stage(c, t))));
+    expect(fake.sent.slice(6).map((m) => m.seq)).toEqual([0x7fffffff, 1, 2]);
+    expect(again.map((o) => o.ok)).toEqual([true, false, true]);
+    c.close();
+  });
+
   it('starts a new group for calls made once the feed is being sent (an earlier call does not wait for them)', async () => {
     // The kernel never answers the second change: the first must settle anyway.
     const { c, fake } = open({ respond: (m, f) => void (tagOf(m) !== 2 && defaultRespond(m, f)) });
