@@ -353,19 +353,33 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     return fd_ >= 0;
   }
 
+  // send(buffer: Uint8Array, length?: number): sends the first `length`
+  // bytes (all of them by default), so JS can send from a reusable buffer
+  // without making a view of it per send.
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) {
       ErrnoError(env, EBADF, "sendto").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    if (info.Length() != 1 || !info[0].IsTypedArray() ||
-        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-      Napi::TypeError::New(env, "send(buffer: Uint8Array)").ThrowAsJavaScriptException();
+    if (info.Length() < 1 || info.Length() > 2 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        (info.Length() == 2 && !info[1].IsNumber())) {
+      Napi::TypeError::New(env, "send(buffer: Uint8Array, length?: number)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
     Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
     size_t len = data.ByteLength();
+    if (info.Length() == 2) {
+      double want = info[1].As<Napi::Number>().DoubleValue();
+      // (NaN fails every comparison: refused here too)
+      if (!(want >= 0 && want <= static_cast<double>(len)) || want != static_cast<double>(static_cast<size_t>(want))) {
+        Napi::RangeError::New(env, "send: length must be a whole number of bytes within the buffer")
+            .ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      len = static_cast<size_t>(want);
+    }
     if (len < NLMSG_HDRLEN || len > kMaxSend) {
       Napi::RangeError::New(env, "netlink buffer must hold 16 bytes to 16 MiB")
           .ThrowAsJavaScriptException();

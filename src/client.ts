@@ -31,10 +31,10 @@ import type {
 } from './ipvs/types.js';
 import { checkServiceKey, checkDestinationKey } from './ipvs/validate.js';
 import { loadNative } from './native.js';
-import { scanDestination, scanService } from './ipvs/scan.js';
 import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService } from './ipvs/fast.js';
 import type { ByteWriter } from './netlink/attributes.js';
 import { keyOf } from './ipvs/keys.js';
+import { listServices } from './listing.js';
 
 export { keyOf };
 
@@ -208,51 +208,8 @@ export class Ipvs {
   }
 
   /** Every virtual service (like `ipvsadm -Ln`), optionally with its real servers. */
-  async listServices(opts: ListOptions = {}): Promise<Service[]> {
-    // Decoded as the replies are read (a bounded slice per wake-up), straight
-    // from the receive buffer: no message objects, no copies.
-    const services: Service[] = [];
-    const r = req.listServices(this.familyId);
-    r.onReply = (data, view, start, end) => void services.push(scanService(data, view, start, end));
-    await this.conn.request(r);
-    if (opts.withDestinations) await this.fillDestinations(services);
-    return services;
-  }
-
-  /**
-   * One destination dump per service, back to back: the kernel runs one
-   * dump at a time per socket, and the connection sends the next one from
-   * inside the reply handling of the previous one, so each costs one send
-   * and one bulk read, with no turn of the event loop in between. Dumps are
-   * made as they go out (a feed), so a long listing holds one at a time.
-   */
-  private fillDestinations(services: Service[]): Promise<void> {
-    if (services.length === 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      let next = 0;
-      let left = services.length;
-      let failed = false;
-      this.conn.feed({
-        next: () => {
-          if (failed || next >= services.length) return undefined;
-          const s = services[next++]!;
-          const dests: Destination[] = [];
-          s.destinations = dests;
-          const r = req.listDestinationsOf(this.familyId, keyOf(s));
-          r.onReply = (data, view, start, end) => void dests.push(scanDestination(data, view, start, end, s.family));
-          return r;
-        },
-        settle: (_i, error) => {
-          if (failed) return;
-          if (error) {
-            failed = true;
-            reject(error);
-            return;
-          }
-          if (--left === 0) resolve();
-        },
-      });
-    });
+  listServices(opts: ListOptions = {}): Promise<Service[]> {
+    return listServices(this.conn, this.familyId, opts.withDestinations === true);
   }
 
   /** The real servers of a service; fails with ESRCH when the service does not exist. */

@@ -21,8 +21,8 @@ export interface NativeError extends Error {
 
 /** One netlink socket, non-blocking, polled by libuv on the main thread. */
 export interface NativeSocket {
-  /** Sends one buffer (one or many netlink messages); returns bytes sent. */
-  send(buffer: Uint8Array): number;
+  /** Sends one buffer (one or many netlink messages), or its first `length` bytes; returns bytes sent. */
+  send(buffer: Uint8Array, length?: number): number;
   /** Keep the process alive while replies are awaited. */
   ref(): void;
   /** Let the process exit while the socket is idle. */

@@ -541,7 +541,7 @@ export class Connection {
     const bytes = w.length;
     if (this.debug) this.debug(`send ${messages} message(s), ${bytes} bytes`);
     try {
-      this.socket.send(w.buf.subarray(0, bytes));
+      this.socket.send(w.buf, bytes);
     } catch (e) {
       this.silent.length = silentBefore;
       const err = (operation: string) => socketError(e, operation);
@@ -659,8 +659,8 @@ export class Connection {
       // The kernel ran every request sent before this one.
       this.settleBefore(p.index);
       if (type === NLMSG_NOOP || type === NLMSG_OVERRUN) continue;
-      if (type === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4 && view.getInt32(at + NLMSG_HDRLEN, os) === 0 && !(flags & NLM_F_ACK_TLVS)) {
-        this.finish(p, OK); // a plain ack
+      if ((type === NLMSG_ERROR || type === NLMSG_DONE) && !(flags & NLM_F_ACK_TLVS) && (len < NLMSG_HDRLEN + 4 ? type === NLMSG_DONE : view.getInt32(at + NLMSG_HDRLEN, os) === 0)) {
+        this.finish(p, OK); // a plain ack, or the plain end of a dump
         continue;
       }
       try {

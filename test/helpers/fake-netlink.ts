@@ -120,7 +120,8 @@ export class FakeSocket implements NativeSocket {
     }
   }
 
-  send(buffer: Uint8Array): number {
+  send(whole: Uint8Array, length = whole.length): number {
+    const buffer = whole.subarray(0, length);
     if (this.closed) throw Object.assign(new Error('sendto: Bad file descriptor'), { errno: 9, syscall: 'sendto' });
     if (this.failNextSend !== undefined) {
       const errno = this.failNextSend;

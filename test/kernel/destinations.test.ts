@@ -132,8 +132,11 @@ describe('listing and deleting', () => {
     await t.ipvs.addDestination(svc, { address: '10.1.0.1', forwarding: 'masq' });
     await t.ipvs.addDestination(svc, { address: '10.1.0.2', forwarding: 'masq' });
     await t.ipvs.addDestination(svc6, { address: '2001:db8::10', forwarding: 'masq' });
+    // (IPv4 services take the fast lane of the listing, IPv6 and firewall marks the general one)
+    await t.ipvs.addService({ fwmark: 9, scheduler: 'rr' });
+    await t.ipvs.addDestination({ fwmark: 9 }, { address: '10.1.0.9', forwarding: 'masq' });
     const all = await t.ipvs.listServices({ withDestinations: true });
-    const counts = Object.fromEntries(all.map((s) => [s.address, s.destinations?.map((d) => d.address).sort()]));
-    expect(counts).toEqual({ '10.0.0.1': ['10.1.0.1', '10.1.0.2'], '2001:db8::1': ['2001:db8::10'] });
+    const counts = Object.fromEntries(all.map((s) => [s.address ?? `fwmark ${s.fwmark}`, s.destinations?.map((d) => d.address).sort()]));
+    expect(counts).toEqual({ '10.0.0.1': ['10.1.0.1', '10.1.0.2'], '2001:db8::1': ['2001:db8::10'], 'fwmark 9': ['10.1.0.9'] });
   });
 });

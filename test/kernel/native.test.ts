@@ -44,6 +44,9 @@ describe('native NetlinkSocket', () => {
     const bad: unknown[] = [undefined, 'abc', 42, {}, new Uint16Array(8), new Uint8Array(0), new Uint8Array(15), Buffer.alloc(16 * 1024 * 1024 + 1)];
     for (const b of bad) expect(() => (s.send as (x: unknown) => number)(b)).toThrow();
     expect(() => (s.send as (...x: unknown[]) => number)(Buffer.alloc(16), Buffer.alloc(16))).toThrow(TypeError);
+    expect(() => (s.send as (...x: unknown[]) => number)(Buffer.alloc(16), 16, 1)).toThrow(TypeError);
+    // a length past the buffer, negative, fractional, not a number, or too short for a header
+    for (const len of [17, -1, 16.5, NaN, Infinity, 15, 0]) expect(() => s.send(Buffer.alloc(16), len), String(len)).toThrow(RangeError);
     s.close();
     s.close(); // twice is fine
     expect(() => s.send(Buffer.alloc(16))).toThrow(/EBADF|Bad file/);
@@ -89,8 +92,10 @@ describe('native NetlinkSocket', () => {
           else resolve(data!);
         });
         s.ref();
+        // Only the first `length` bytes go: what follows would not parse.
         const msg = getFamily('nlctrl', 7);
-        expect(s.send(msg)).toBe(msg.length);
+        const padded = Buffer.concat([msg, Buffer.alloc(64, 0xff)]);
+        expect(s.send(padded, msg.length)).toBe(msg.length);
       });
       // The family description, then the ack, both with our sequence number.
       expect(got.readUInt16LE(4)).toBe(0x10);
