@@ -11,7 +11,8 @@ import { NETLINK_GENERIC } from './netlink/constants.js';
 import { Connection, type Request } from './netlink/connection.js';
 import type { NetlinkMessage } from './netlink/message.js';
 import { Batch, type BatchOptions, type BatchTarget } from './batch.js';
-import { decodeDaemon, decodeDestination, decodeInfo, decodeService, decodeTimeouts } from './ipvs/codec.js';
+import { decodeDaemon, decodeInfo, decodeTimeouts } from './ipvs/codec.js';
+import { scanDestination, scanService } from './ipvs/scan.js';
 import { IPVS_GENL_NAME } from './ipvs/constants.js';
 import { PERMISSION_TEXT } from './ipvs/describe.js';
 import { mergeDestination, mergeService } from './ipvs/merge.js';
@@ -197,10 +198,14 @@ export class Ipvs {
 
   /** One service, or undefined when there is none with that key. */
   async getService(key: ServiceKey): Promise<Service | undefined> {
+    let found: Service | undefined;
     try {
-      const replies = await this.run(() => req.getService(this.familyId, key));
-      const m = replies[0];
-      return m ? decodeService(decodeGenl(m, 'service').attrs) : undefined;
+      const r = req.getService(this.familyId, key);
+      r.onReply = (data, view, start, end) => {
+        found = scanService(data, view, start, end);
+      };
+      await this.conn.request(r);
+      return found;
     } catch (e) {
       if (e instanceof IpvsError && e.kind === 'kernel' && e.errno === Errno.ESRCH) return undefined;
       throw e;
@@ -225,8 +230,12 @@ export class Ipvs {
 
   private async dumpDestinations(svc: Service | undefined, key: ServiceKey): Promise<Destination[]> {
     const wire = checkServiceKey('listDestinations', key);
-    const replies = await this.conn.request(req.listDestinations(this.familyId, wire));
-    return replies.map((m) => decodeDestination(decodeGenl(m, 'destination').attrs, svc?.family ?? wire.family));
+    const family = svc?.family ?? wire.family;
+    const dests: Destination[] = [];
+    const r = req.listDestinations(this.familyId, wire);
+    r.onReply = (data, view, start, end) => void dests.push(scanDestination(data, view, start, end, family));
+    await this.conn.request(r);
+    return dests;
   }
 
   /** Like `ipvsadm -a -t VIP:PORT -r RIP:PORT -m -w 2`. */

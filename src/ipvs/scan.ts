@@ -1,8 +1,9 @@
 /**
- * Service and destination replies decoded straight from the receive buffer:
- * the same results and the same decode errors as decodeService /
- * decodeDestination (codec.ts) behind decodeGenl, without the objects those
- * build on the way (message, payload views, one AttributeDecoder and its
+ * Service and destination replies decoded straight from the receive buffer,
+ * the library's only decoder for them. Tests hold it to a second, naive
+ * decoder behind AttributeDecoder (test/unit/support/reference-decoders.ts):
+ * the same results and the same decode errors, without the objects that one
+ * builds on the way (message, payload views, one AttributeDecoder and its
  * index per level). Listing 10,000 services with their real servers is
  * dominated by garbage collection, so all that is allocated here is the
  * result: the entry, its Stats, the scheduler-flag array and the strings.
@@ -99,7 +100,7 @@ function counter(view: DataView, type: number, wide: boolean, where: string): bi
   return v <= 0 ? 0n : BigInt(v);
 }
 
-/** As codec.ts decodeStats: the 64-bit nest, else the 32-bit one, else zeros. `where*` are constants (no string building). */
+/** The 64-bit stats nest, else the 32-bit one (kernels before 4.1), else zeros. `where*` are constants (no string building). */
 function stats(view: DataView, stats64: number, stats32: number, where64: string, where32: string): Stats {
   const s64 = level[stats64]!;
   const s32 = level[stats32]!;
@@ -199,12 +200,12 @@ function address(data: Uint8Array, view: DataView, type: number, fam: AddressFam
  * bound the generic netlink payload of ONE netlink message: `start` points
  * at the 4-byte genl header (just after the 16-byte nlmsghdr) and `end` is
  * the message end. `view` is a DataView over the same bytes as `data` (same
- * byteOffset). Equal to decodeService(decodeGenl(m, 'service').attrs).
+ * byteOffset).
  */
 export function scanService(data: Uint8Array, view: DataView, start: number, end: number): Service {
   const W = 'service';
   if (!walkNest(view, start, end, W, CmdAttr.SERVICE)) throw new DecodeError('service reply without IPVS_CMD_ATTR_SERVICE');
-  // Read in decodeService's order, so that a reply with several faults names the same one.
+  // Read in a fixed order (the reference decoder's), so that a reply with several faults always names the same one.
   const fam = family(need(uint(view, level, SvcAttr.AF, 2, os, W), SvcAttr.AF, W), W);
   const scheduler = string(data, view, SvcAttr.SCHED_NAME) ?? '';
   const flagsAt = level[SvcAttr.FLAGS]!;
@@ -227,7 +228,7 @@ export function scanService(data: Uint8Array, view: DataView, start: number, end
   const onePacket = (flags & SvcFlag.ONEPACKET) !== 0;
   const fwmark = uint(view, level, SvcAttr.FWMARK, 4, os, W);
   let svc: Service;
-  // (one literal per key kind: the property order of decodeService, in one allocation)
+  // (one literal per key kind: key fields first, in one allocation)
   if (fwmark > 0) {
     svc = { family: fam, fwmark, scheduler, schedulerFlags: schedulerFlagNames(scheduler, flags), netmask, onePacket, flags, timeout, stats: st };
   } else {
@@ -247,7 +248,7 @@ export function scanService(data: Uint8Array, view: DataView, start: number, end
   return svc;
 }
 
-/** Like scanService, for a destination reply; equal to decodeDestination(decodeGenl(m, 'destination').attrs, serviceFamily). */
+/** Like scanService, for a destination reply; `serviceFamily` stands in when the reply has no address family (kernels before 3.18). */
 export function scanDestination(data: Uint8Array, view: DataView, start: number, end: number, serviceFamily: AddressFamily): Destination {
   const W = 'destination';
   if (!walkNest(view, start, end, W, CmdAttr.DEST)) throw new DecodeError('destination reply without IPVS_CMD_ATTR_DEST');
@@ -271,13 +272,13 @@ export function scanDestination(data: Uint8Array, view: DataView, start: number,
     persistentConnections: orZero(uint(view, level, DestAttr.PERSIST_CONNS, 4, os, W)),
     stats: stats(view, DestAttr.STATS64, DestAttr.STATS, 'destination stats64', 'destination stats'),
   };
-  // (TUN_TYPE's size is checked whatever the forwarding, as in decodeDestination)
+  // (TUN_TYPE's size is checked whatever the forwarding, as the reference decoder does)
   const tunType = uint(view, level, DestAttr.TUN_TYPE, 1, os, W);
   if (forwarding === 'tunnel' && tunType >= 0) {
     const type = TUNNEL_NAMES.get(tunType);
     if (!type) throw new DecodeError(`destination: unknown tunnel type ${tunType}`);
     const flags = orZero(uint(view, level, DestAttr.TUN_FLAGS, 2, os, W));
-    // (what decodeDestination's TUNNEL_CHECKSUMS lookup and fallback come to)
+    // (the kernel's flag values, csum and remcsum both set read as remcsum)
     d.tunnel = { type, port: orZero(uint(view, level, DestAttr.TUN_PORT, 2, false, W)), checksum: flags & 2 ? 'remcsum' : flags & 1 ? 'csum' : 'none' };
   }
   return d;

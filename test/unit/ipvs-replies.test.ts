@@ -1,10 +1,11 @@
-// Decoding IPVS replies (src/ipvs/codec.ts): what the Linux 6.1 kernel sent
+// Decoding IPVS replies (src/ipvs/scan.ts and codec.ts): what the Linux 6.1 kernel sent
 // ipvsadm, checked against what ipvsadm printed from the same bytes; then
 // golden replies built by hand for what that kernel does not send (32-bit
 // stats only, no address family, counters past 2^53) and for bad replies.
 import { describe, expect, it } from 'vitest';
 import { decodeGenl } from '../../src/genetlink/genl.js';
-import { decodeDaemon, decodeDestination, decodeInfo, decodeService, decodeStats, decodeTimeouts, schedulerFlagNames } from '../../src/ipvs/codec.js';
+import { decodeDaemon, decodeInfo, decodeTimeouts, schedulerFlagNames } from '../../src/ipvs/codec.js';
+import { destinationOf, serviceOf } from './support/scanned.js';
 import type { Destination, Service, Stats } from '../../src/ipvs/types.js';
 import { AttributeDecoder } from '../../src/netlink/attributes.js';
 import { NLMSG_DONE, NLMSG_ERROR } from '../../src/netlink/constants.js';
@@ -32,18 +33,20 @@ function exchanges(f: Fixture): Exchange[] {
 }
 
 const attrs = (m: NetlinkMessage | Uint8Array) => decodeGenl(m instanceof Uint8Array ? parseMessages(m)[0]! : m, 'reply').attrs;
+/** The attributes of a message (its generic netlink payload after the 4-byte header). */
+const attrBytes = (m: NetlinkMessage | Uint8Array) => (m instanceof Uint8Array ? parseMessages(m)[0]! : m).payload.subarray(4);
 const cmdOf = (request: Uint8Array) => request[16];
 
 /** Services and their destinations from an ipvsadm listing capture. */
 function listing(f: Fixture): Array<{ service: Service; destinations: Destination[] }> {
   const out: Array<{ service: Service; destinations: Destination[] }> = [];
   for (const x of exchanges(f)) {
-    if (cmdOf(x.request) === 4) for (const m of x.replies) out.push({ service: decodeService(attrs(m)), destinations: [] });
+    if (cmdOf(x.request) === 4) for (const m of x.replies) out.push({ service: serviceOf(attrBytes(m)), destinations: [] });
     if (cmdOf(x.request) === 8) {
       // ipvsadm asks for each service's real servers in turn; find it by key.
-      const key = decodeService(attrs(x.request));
+      const key = serviceOf(attrBytes(x.request));
       const entry = out.find(({ service: s }) => s.family === key.family && s.address === key.address && s.port === key.port && s.fwmark === key.fwmark)!;
-      entry.destinations.push(...x.replies.map((m) => decodeDestination(attrs(m), entry.service.family)));
+      entry.destinations.push(...x.replies.map((m) => destinationOf(attrBytes(m), entry.service.family)));
     }
   }
   return out;
@@ -138,8 +141,8 @@ describe('replies the kernel sent ipvsadm', () => {
   it('counters as ipvsadm -Ln --exact --stats printed them, from the 64-bit stats', () => {
     const f = loadFixture('list-dests-tcp4');
     const x = exchanges(f);
-    const service = decodeService(attrs(x.find((e) => cmdOf(e.request) === 4)!.replies[0]!));
-    const dests = x.find((e) => cmdOf(e.request) === 8)!.replies.map((m) => decodeDestination(attrs(m), 'inet'));
+    const service = serviceOf(attrBytes(x.find((e) => cmdOf(e.request) === 4)!.replies[0]!));
+    const dests = x.find((e) => cmdOf(e.request) === 8)!.replies.map((m) => destinationOf(attrBytes(m), 'inet'));
     const lines = printedBody(f).map((l) => l.split(' '));
     expect(lines[0]).toEqual(['TCP', '10.0.0.1:80', ...counters(service.stats)]);
     expect(service.stats.connections).toBe(3n); // three connections went through in capture.sh
@@ -152,8 +155,8 @@ describe('replies the kernel sent ipvsadm', () => {
   it('rates as ipvsadm -Ln --rate printed them', () => {
     const f = loadFixture('list-rates-tcp4');
     const x = exchanges(f);
-    const service = decodeService(attrs(x.find((e) => cmdOf(e.request) === 4)!.replies[0]!));
-    const dests = x.find((e) => cmdOf(e.request) === 8)!.replies.map((m) => decodeDestination(attrs(m), 'inet'));
+    const service = serviceOf(attrBytes(x.find((e) => cmdOf(e.request) === 4)!.replies[0]!));
+    const dests = x.find((e) => cmdOf(e.request) === 8)!.replies.map((m) => destinationOf(attrBytes(m), 'inet'));
     const lines = printedBody(f).map((l) => l.split(' '));
     expect(lines[0]).toEqual(['TCP', '10.0.0.1:80', ...rates(service.stats)]);
     for (const d of dests) expect(lines).toContainEqual(['->', hostPort(d.family, d.address, d.port), ...rates(d.stats)]);
@@ -161,7 +164,7 @@ describe('replies the kernel sent ipvsadm', () => {
 
   it('real servers: forwarding, thresholds, connections, tunnel settings, mixed family', () => {
     const x = exchanges(loadFixture('list-dests-tcp4'));
-    const dests = x.find((e) => cmdOf(e.request) === 8)!.replies.map((m) => decodeDestination(attrs(m), 'inet'));
+    const dests = x.find((e) => cmdOf(e.request) === 8)!.replies.map((m) => destinationOf(attrBytes(m), 'inet'));
     const by = new Map(dests.map((d) => [d.address, d]));
     expect(by.get('10.1.0.2')).toEqual({
       family: 'inet', address: '10.1.0.2', port: 8080, forwarding: 'masq', weight: 2, upperThreshold: 100, lowerThreshold: 10,
@@ -177,9 +180,9 @@ describe('replies the kernel sent ipvsadm', () => {
 
   it('an IPv6 service and real server', () => {
     const x = exchanges(loadFixture('list-dests-udp6'));
-    const service = decodeService(attrs(x.find((e) => cmdOf(e.request) === 4)!.replies[0]!));
+    const service = serviceOf(attrBytes(x.find((e) => cmdOf(e.request) === 4)!.replies[0]!));
     expect(serviceLine(service)).toBe('UDP [2001:db8::1]:53 sh (sh-fallback,sh-port) persistent 600 mask 64');
-    const [dest] = x.find((e) => cmdOf(e.request) === 8)!.replies.map((m) => decodeDestination(attrs(m), service.family));
+    const [dest] = x.find((e) => cmdOf(e.request) === 8)!.replies.map((m) => destinationOf(attrBytes(m), service.family));
     expect(dest).toMatchObject({ family: 'inet6', address: '2001:db8::10', port: 53, forwarding: 'route', weight: 5 });
   });
 
@@ -189,11 +192,11 @@ describe('replies the kernel sent ipvsadm', () => {
     const destMsgs = x.find((e) => cmdOf(e.request) === 8)!.replies;
     for (const [m, top] of [[serviceMsg, 1], ...destMsgs.map((d) => [d, 2] as const)] as Array<[NetlinkMessage, number]>) {
       const nodes = tree(m.payload.subarray(4), ipvsNests);
-      const without64 = new AttributeDecoder(Uint8Array.from(rebuild(nodes, (p) => p.length === 2 && p[0] === top && p[1] === 12)));
-      expect(without64.nested(top)!.has(12)).toBe(false);
-      const full = new AttributeDecoder(m.payload.subarray(4));
-      const a = top === 1 ? decodeService(full).stats : decodeDestination(full, 'inet').stats;
-      const b = top === 1 ? decodeService(without64).stats : decodeDestination(without64, 'inet').stats;
+      const without64 = Uint8Array.from(rebuild(nodes, (p) => p.length === 2 && p[0] === top && p[1] === 12));
+      expect(new AttributeDecoder(without64).nested(top)!.has(12)).toBe(false);
+      const full = m.payload.subarray(4);
+      const a = top === 1 ? serviceOf(full).stats : destinationOf(full, 'inet').stats;
+      const b = top === 1 ? serviceOf(without64).stats : destinationOf(without64, 'inet').stats;
       expect(b).toEqual(a);
     }
   });
@@ -230,8 +233,8 @@ describe('replies the kernel sent ipvsadm', () => {
 
 // ---- golden replies built by hand ------------------------------------------
 
-const svcReply = (...children: Bytes[]): AttributeDecoder => new AttributeDecoder(Uint8Array.from(knest(1, ...children)));
-const destReply = (...children: Bytes[]): AttributeDecoder => new AttributeDecoder(Uint8Array.from(knest(2, ...children)));
+const svcReply = (...children: Bytes[]): Uint8Array => Uint8Array.from(knest(1, ...children));
+const destReply = (...children: Bytes[]): Uint8Array => Uint8Array.from(knest(2, ...children));
 const ipvsFlags = (f: number) => [...u32(f), ...u32(0xffffffff)];
 const tcpService = [nla(1, u16(2)), nla(2, u16(6)), nla(3, in4(192, 168, 1, 1)), nla(4, be16(443)), nla(6, str('wlc')), nla(7, ipvsFlags(2)), nla(8, u32(0)), nla(9, be32(0xffffffff))];
 
@@ -253,7 +256,7 @@ describe('golden replies', () => {
           0c 00 04 00 00 00 00 00 01 00 00 00   # inbytes 2^32`);
     expect(golden).toEqual(knest(1, nla(1, u16(2)), nla(2, u16(17)), nla(3, in4(192, 168, 1, 1)), nla(4, be16(53)), nla(6, str('rr')),
       nla(7, ipvsFlags(7)), nla(8, u32(300)), nla(9, be32(0xffffff00)), nla(11, str('sip')), knest(12, nla(1, u64(5n)), nla(4, u64(1n << 32n)))));
-    expect(decodeService(new AttributeDecoder(Uint8Array.from(golden)))).toEqual({
+    expect(serviceOf(golden)).toEqual({
       family: 'inet', protocol: 'udp', address: '192.168.1.1', port: 53, scheduler: 'rr', schedulerFlags: [], netmask: '255.255.255.0',
       onePacket: true, flags: 7, timeout: 300, persistent: 300, pe: 'sip', stats: { ...zero, connections: 5n, bytesIn: 1n << 32n },
     });
@@ -262,12 +265,12 @@ describe('golden replies', () => {
   it('64-bit counters stay exact past 2^53', () => {
     const big = (1n << 64n) - 1n;
     const odd = (1n << 53n) + 1n;
-    const s = decodeService(svcReply(...tcpService, knest(12, nla(1, u64(big)), nla(5, u64(odd)), nla(11, []), nla(10, u64(7n)))));
+    const s = serviceOf(svcReply(...tcpService, knest(12, nla(1, u64(big)), nla(5, u64(odd)), nla(11, []), nla(10, u64(7n)))));
     expect(s.stats).toEqual({ ...zero, connections: big, bytesOut: odd, bytesOutPerSecond: 7n });
   });
 
   it('32-bit stats: u32 counters and rates, u64 byte counters', () => {
-    const s = decodeService(svcReply(...tcpService, knest(10,
+    const s = serviceOf(svcReply(...tcpService, knest(10,
       nla(1, u32(0xffffffff)), nla(2, u32(2)), nla(3, u32(3)), nla(4, u64(1n << 40n)), nla(5, u64(5n)),
       nla(6, u32(6)), nla(7, u32(7)), nla(8, u32(8)), nla(9, u32(9)), nla(10, u32(10)))));
     expect(s.stats).toEqual({
@@ -278,23 +281,22 @@ describe('golden replies', () => {
 
   it('prefers STATS64 over STATS; no stats at all reads as zeros', () => {
     const both = svcReply(...tcpService, knest(10, nla(1, u32(1))), knest(12, nla(1, u64(2n))));
-    expect(decodeService(both).stats.connections).toBe(2n);
-    expect(decodeService(svcReply(...tcpService)).stats).toEqual(zero);
-    expect(decodeStats(new AttributeDecoder(new Uint8Array(0)), 12, 10)).toEqual(zero);
+    expect(serviceOf(both).stats.connections).toBe(2n);
+    expect(serviceOf(svcReply(...tcpService)).stats).toEqual(zero);
   });
 
   it('an IPv6 service: 16-byte address, prefix-length netmask in host order', () => {
     const v6 = [0x20, 0x01, 0x0d, 0xb8, ...Array(10).fill(0), 0xff, 0xfe];
-    const s = decodeService(svcReply(nla(1, u16(10)), nla(2, u16(132)), nla(3, v6), nla(4, be16(9)), nla(6, str('mh')),
+    const s = serviceOf(svcReply(nla(1, u16(10)), nla(2, u16(132)), nla(3, v6), nla(4, be16(9)), nla(6, str('mh')),
       nla(7, ipvsFlags(0x2 | 0x8 | 0x10)), nla(8, u32(0)), nla(9, u32(48))));
     expect(s).toMatchObject({ family: 'inet6', protocol: 'sctp', address: '2001:db8::fffe', port: 9, netmask: 48, schedulerFlags: ['mh-fallback', 'mh-port'] });
     expect(s.persistent).toBeUndefined();
   });
 
   it('a firewall-mark service; absent optional attributes take defaults', () => {
-    const s = decodeService(svcReply(nla(1, u16(2)), nla(5, u32(0xfffffffe))));
+    const s = serviceOf(svcReply(nla(1, u16(2)), nla(5, u32(0xfffffffe))));
     expect(s).toEqual({ family: 'inet', fwmark: 0xfffffffe, scheduler: '', schedulerFlags: [], netmask: '255.255.255.255', onePacket: false, flags: 0, timeout: 0, stats: zero });
-    expect(decodeService(svcReply(nla(1, u16(10)), nla(5, u32(1)))).netmask).toBe(128);
+    expect(serviceOf(svcReply(nla(1, u16(10)), nla(5, u32(1)))).netmask).toBe(128);
   });
 
   it('scheduler flag names depend on the scheduler', () => {
@@ -310,7 +312,7 @@ describe('golden replies', () => {
       nla(4, u32(7)), nla(5, u32(1000)), nla(6, u32(500)), nla(7, u32(11)), nla(8, u32(12)), nla(9, u32(13)), nla(11, u16(2)),
       nla(13, u8(1)), nla(14, be16(5555)), nla(15, u16(1)),
       knest(12, nla(2, u64(99n)), nla(3, u64(100n))));
-    const d = decodeDestination(new AttributeDecoder(Uint8Array.from(golden)), 'inet');
+    const d = destinationOf(golden, 'inet');
     expect(d).toEqual({
       family: 'inet', address: '10.1.0.9', port: 8080, forwarding: 'bypass', weight: 7, upperThreshold: 1000, lowerThreshold: 500,
       activeConnections: 11, inactiveConnections: 12, persistentConnections: 13, stats: { ...zero, packetsIn: 99n, packetsOut: 100n },
@@ -319,17 +321,17 @@ describe('golden replies', () => {
 
   it('a destination without DEST_ATTR_ADDR_FAMILY (kernels before 3.18) has its service family', () => {
     const v6 = [0xfe, 0x80, ...Array(13).fill(0), 1];
-    const d = decodeDestination(destReply(nla(1, v6), nla(2, be16(1)), nla(3, u32(3)), nla(4, u32(1))), 'inet6');
+    const d = destinationOf(destReply(nla(1, v6), nla(2, be16(1)), nla(3, u32(3)), nla(4, u32(1))), 'inet6');
     expect(d).toMatchObject({ family: 'inet6', address: 'fe80::1', forwarding: 'route' });
-    const v4 = decodeDestination(destReply(nla(1, in4(1, 2, 3, 4)), nla(2, be16(1)), nla(11, u16(0))), 'inet');
+    const v4 = destinationOf(destReply(nla(1, in4(1, 2, 3, 4)), nla(2, be16(1)), nla(11, u16(0))), 'inet');
     expect(v4).toMatchObject({ family: 'inet', address: '1.2.3.4', forwarding: 'masq', weight: 0 });
   });
 
   it('tunnel settings: absent before Linux 5.2, read for tunnels only', () => {
     const base = [nla(1, in4(1, 2, 3, 4)), nla(2, be16(80)), nla(3, u32(2)), nla(11, u16(2))];
-    expect(decodeDestination(destReply(...base), 'inet')).not.toHaveProperty('tunnel');
+    expect(destinationOf(destReply(...base), 'inet')).not.toHaveProperty('tunnel');
     const t = (type: number, port: number, flags: number) =>
-      decodeDestination(destReply(...base, nla(13, u8(type)), nla(14, be16(port)), nla(15, u16(flags))), 'inet').tunnel;
+      destinationOf(destReply(...base, nla(13, u8(type)), nla(14, be16(port)), nla(15, u16(flags))), 'inet').tunnel;
     expect(t(0, 0, 0)).toEqual({ type: 'ipip', port: 0, checksum: 'none' });
     expect(t(1, 6080, 2)).toEqual({ type: 'gue', port: 6080, checksum: 'remcsum' });
     expect(t(2, 0, 1)).toEqual({ type: 'gre', port: 0, checksum: 'csum' });
@@ -356,28 +358,28 @@ describe('golden replies', () => {
 
 describe('bad replies are decode errors that say what is wrong', () => {
   it('services', () => {
-    expect(decodeError(() => decodeService(new AttributeDecoder(new Uint8Array(0)))).message).toBe('service reply without IPVS_CMD_ATTR_SERVICE');
-    expect(decodeError(() => decodeService(svcReply(nla(2, u16(6))))).message).toBe('service: attribute 1 is missing');
-    expect(decodeError(() => decodeService(svcReply(nla(1, u16(7))))).message).toBe('service: unknown address family 7');
-    expect(decodeError(() => decodeService(svcReply(nla(1, u16(2)), nla(2, u16(99))))).message).toBe('service: unknown protocol 99');
-    expect(decodeError(() => decodeService(svcReply(nla(1, u16(2)), nla(2, u16(6)), nla(4, be16(1))))).message).toBe('service: attribute 3 is missing');
-    expect(decodeError(() => decodeService(svcReply(nla(1, u16(10)), nla(2, u16(6)), nla(3, [1, 2, 3, 4]), nla(4, be16(1))))).message)
+    expect(decodeError(() => serviceOf([])).message).toBe('service reply without IPVS_CMD_ATTR_SERVICE');
+    expect(decodeError(() => serviceOf(svcReply(nla(2, u16(6))))).message).toBe('service: attribute 1 is missing');
+    expect(decodeError(() => serviceOf(svcReply(nla(1, u16(7))))).message).toBe('service: unknown address family 7');
+    expect(decodeError(() => serviceOf(svcReply(nla(1, u16(2)), nla(2, u16(99))))).message).toBe('service: unknown protocol 99');
+    expect(decodeError(() => serviceOf(svcReply(nla(1, u16(2)), nla(2, u16(6)), nla(4, be16(1))))).message).toBe('service: attribute 3 is missing');
+    expect(decodeError(() => serviceOf(svcReply(nla(1, u16(10)), nla(2, u16(6)), nla(3, [1, 2, 3, 4]), nla(4, be16(1))))).message)
       .toBe('service: attribute 3 is not an inet6 address; length 4');
-    expect(decodeError(() => decodeService(svcReply(nla(1, u16(2)), nla(2, u16(6)), nla(3, in4(1, 1, 1, 1))))).message).toBe('service: attribute 4 is missing');
-    expect(decodeError(() => decodeService(svcReply(nla(1, u16(2)), nla(5, u32(1)), nla(7, [1, 2])))).message).toMatch(/not struct ip_vs_flags/);
-    decodeError(() => decodeService(svcReply(nla(1, u32(2)))));
-    decodeError(() => decodeService(svcReply(...tcpService, knest(12, nla(1, u32(1))))));
+    expect(decodeError(() => serviceOf(svcReply(nla(1, u16(2)), nla(2, u16(6)), nla(3, in4(1, 1, 1, 1))))).message).toBe('service: attribute 4 is missing');
+    expect(decodeError(() => serviceOf(svcReply(nla(1, u16(2)), nla(5, u32(1)), nla(7, [1, 2])))).message).toMatch(/not struct ip_vs_flags/);
+    decodeError(() => serviceOf(svcReply(nla(1, u32(2)))));
+    decodeError(() => serviceOf(svcReply(...tcpService, knest(12, nla(1, u32(1))))));
   });
 
   it('destinations', () => {
-    expect(decodeError(() => decodeDestination(new AttributeDecoder(new Uint8Array(0)), 'inet')).message).toBe('destination reply without IPVS_CMD_ATTR_DEST');
-    expect(decodeError(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(3, u32(5))), 'inet')).message)
+    expect(decodeError(() => destinationOf([], 'inet')).message).toBe('destination reply without IPVS_CMD_ATTR_DEST');
+    expect(decodeError(() => destinationOf(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(3, u32(5))), 'inet')).message)
       .toBe('destination: unknown forwarding method 5');
-    expect(decodeError(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(3, u32(2)), nla(13, u8(9))), 'inet')).message)
+    expect(decodeError(() => destinationOf(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(3, u32(2)), nla(13, u8(9))), 'inet')).message)
       .toBe('destination: unknown tunnel type 9');
-    expect(decodeError(() => decodeDestination(destReply(nla(2, be16(1))), 'inet')).message).toBe('destination: attribute 1 is missing');
-    expect(decodeError(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1))), 'inet')).message).toBe('destination: attribute 2 is missing');
-    expect(decodeError(() => decodeDestination(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(11, u16(3))), 'inet')).message)
+    expect(decodeError(() => destinationOf(destReply(nla(2, be16(1))), 'inet')).message).toBe('destination: attribute 1 is missing');
+    expect(decodeError(() => destinationOf(destReply(nla(1, in4(1, 1, 1, 1))), 'inet')).message).toBe('destination: attribute 2 is missing');
+    expect(decodeError(() => destinationOf(destReply(nla(1, in4(1, 1, 1, 1)), nla(2, be16(1)), nla(11, u16(3))), 'inet')).message)
       .toBe('destination: unknown address family 3');
   });
 

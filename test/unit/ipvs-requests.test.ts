@@ -4,7 +4,8 @@
 // nests the same way as a reply's.
 import { describe, expect, it } from 'vitest';
 import { decodeGenl } from '../../src/genetlink/genl.js';
-import { decodeDaemon, decodeDestination, decodeService, decodeTimeouts } from '../../src/ipvs/codec.js';
+import { decodeDaemon, decodeTimeouts } from '../../src/ipvs/codec.js';
+import { decodeDestination, decodeService } from './support/reference-decoders.js';
 import * as requests from '../../src/ipvs/requests.js';
 import type { Stats } from '../../src/ipvs/types.js';
 import { checkServiceKey } from '../../src/ipvs/validate.js';

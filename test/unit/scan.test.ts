@@ -1,5 +1,5 @@
-// scanService / scanDestination (src/ipvs/scan.ts) against the decoders they
-// replace, decodeService / decodeDestination behind decodeGenl: the same
+// scanService / scanDestination (src/ipvs/scan.ts) against a second, naive
+// decoder (support/reference-decoders.ts, behind decodeGenl): the same
 // result (property order included) or the same DecodeError, for real kernel
 // replies, random valid replies and random damage to them.
 import { readdirSync } from 'node:fs';
@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../../src/errors.js';
 import { decodeGenl, writeGenl } from '../../src/genetlink/genl.js';
-import { decodeDestination, decodeService } from '../../src/ipvs/codec.js';
+import { decodeDestination, decodeService } from './support/reference-decoders.js';
 import { CmdAttr, DestAttr, StatsAttr, SvcAttr } from '../../src/ipvs/constants.js';
 import { scanDestination, scanService } from '../../src/ipvs/scan.js';
 import type { AddressFamily } from '../../src/ipvs/types.js';
