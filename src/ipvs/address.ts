@@ -13,6 +13,8 @@ export interface ParsedAddress {
 
 /** Parses an IPv4 or IPv6 literal; undefined when it is neither. */
 export function parseAddress(text: string): ParsedAddress | undefined {
+  // (node's isIPv6 takes a zone id, "fe80::1%eth0"; IPVS keeps no scope for an address)
+  if (text.includes('%')) return undefined;
   const v4 = quickIPv4(text);
   if (v4) return { family: 'inet', bytes: v4 };
   if (isIPv4(text)) return { family: 'inet', bytes: parseIPv4(text) };
@@ -71,8 +73,6 @@ function parseIPv4(text: string): Uint8Array {
 function parseIPv6(text: string): Uint8Array {
   const out = new Uint8Array(16);
   let s = text;
-  const zone = s.indexOf('%');
-  if (zone >= 0) s = s.slice(0, zone);
   // A trailing dotted quad becomes two groups.
   const lastColon = s.lastIndexOf(':');
   const tail = s.slice(lastColon + 1);

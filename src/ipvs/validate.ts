@@ -3,6 +3,7 @@
  * is an IpvsError with code EINVAL naming the field, so bad input changes
  * nothing in the kernel.
  */
+import { isIPv6 } from 'node:net';
 import { inputError } from '../errors.js';
 import { type ParsedAddress, formatAddress, maskToNumber, parseAddress, prefixToMask } from './address.js';
 import {
@@ -116,6 +117,15 @@ function addr16(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Why `text` is not an address we take: a zone id gets its own words. */
+function notAnAddress(text: unknown): string {
+  const zone = typeof text === 'string' ? text.indexOf('%') : -1;
+  if (zone > 0 && isIPv6(text as string)) {
+    return `${JSON.stringify(text)} has a zone id (${(text as string).slice(zone)}), which IPVS cannot keep: give the address alone`;
+  }
+  return `${JSON.stringify(text)} is not an IPv4 or IPv6 address`;
+}
+
 const PROTOCOL_LABELS: Record<Protocol, string> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
 
 /**
@@ -144,7 +154,7 @@ export function checkServiceKey(op: string, key: ServiceKey): ServiceKeyWire {
     throw inputError(op, 'protocol', `${op}: protocol must be 'tcp', 'udp' or 'sctp', got ${String(k.protocol)}`);
   }
   const parsed = typeof k.address === 'string' ? parseAddress(k.address) : undefined;
-  if (!parsed) throw inputError(op, 'address', `${op}: address ${JSON.stringify(k.address)} is not an IPv4 or IPv6 address`);
+  if (!parsed) throw inputError(op, 'address', `${op}: address ${notAnAddress(k.address)}`);
   if (!isInt(k.port, 0, 65535)) throw inputError(op, 'port', `${op}: port must be an integer from 0 to 65535, got ${String(k.port)}`);
   const text = addressText(k.address as string, parsed);
   return {
@@ -215,7 +225,7 @@ function checkNetmask(op: string, family: AddressFamily, mask: string | number |
 export function checkDestinationKey(op: string, service: ServiceKeyWire, dest: DestinationKey): { af: number; family: AddressFamily; addr: Uint8Array; port: number; label: string } {
   if (dest === null || typeof dest !== 'object') throw inputError(op, 'destination', `${op}: a destination (address, port) is required`);
   const parsed = typeof dest.address === 'string' ? parseAddress(dest.address) : undefined;
-  if (!parsed) throw inputError(op, 'address', `${op}: real server address ${JSON.stringify(dest.address)} is not an IPv4 or IPv6 address`);
+  if (!parsed) throw inputError(op, 'address', `${op}: real server address ${notAnAddress(dest.address)}`);
   const port = dest.port ?? service.port ?? 0;
   if (!isInt(port, 0, 65535)) throw inputError(op, 'port', `${op}: real server port must be an integer from 0 to 65535, got ${String(dest.port)}`);
   const text = addressText(dest.address, parsed);
@@ -287,7 +297,12 @@ export function checkDaemon(op: string, d: DaemonSpec): DaemonWire {
   }
   if (d.mcastGroup !== undefined) {
     const g = typeof d.mcastGroup === 'string' ? parseAddress(d.mcastGroup) : undefined;
-    if (!g) throw inputError(op, 'mcastGroup', `${op}: mcastGroup ${JSON.stringify(d.mcastGroup)} is not an IPv4 or IPv6 address`);
+    if (!g) throw inputError(op, 'mcastGroup', `${op}: mcastGroup ${notAnAddress(d.mcastGroup)}`);
+    // (the kernel refuses any other group with a bare EINVAL)
+    const multicast = g.family === 'inet' ? g.bytes[0]! >= 224 && g.bytes[0]! <= 239 : g.bytes[0] === 0xff;
+    if (!multicast) {
+      throw inputError(op, 'mcastGroup', `${op}: mcastGroup ${d.mcastGroup} is not a multicast address (${g.family === 'inet' ? '224.0.0.0/4' : 'ff00::/8'})`);
+    }
     if (g.family === 'inet') w.group4 = g.bytes;
     else w.group6 = g.bytes;
   }

@@ -86,8 +86,9 @@ describe('parsing', () => {
     }
   });
 
-  it('drops a zone id (IPVS has no scope for it)', () => {
-    expect(Buffer.from(parseAddress('fe80::1%eth0')!.bytes).toString('hex')).toBe('fe800000000000000000000000000001');
+  it('refuses a zone id (IPVS keeps no scope for an address)', () => {
+    expect(parseAddress('fe80::1%eth0')).toBeUndefined();
+    expect(parseAddress('fe80::1%1')).toBeUndefined();
   });
 
   it('anything else is not an address', () => {

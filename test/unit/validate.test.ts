@@ -50,6 +50,13 @@ describe('service keys', () => {
     }
   });
 
+  it('refuses an IPv6 zone id in words of its own (IPVS keeps no scope)', () => {
+    const e = refuses(() => checkServiceKey('addService', { protocol: 'tcp', address: 'fe80::1%eth0', port: 80 }), 'address', 'addService');
+    expect(e.message).toBe('addService: address "fe80::1%eth0" has a zone id (%eth0), which IPVS cannot keep: give the address alone');
+    const d = refuses(() => checkDestinationKey('addDestination', key4, { address: 'fe80::2%2' }), 'address', 'addDestination');
+    expect(d.message).toBe('addDestination: real server address "fe80::2%2" has a zone id (%2), which IPVS cannot keep: give the address alone');
+  });
+
   it('refuses ports outside 0..65535 or not whole numbers', () => {
     for (const port of [undefined, -1, 65536, 1.5, '80', Number.NaN, Infinity]) {
       refuses(() => checkServiceKey('addService', bad({ protocol: 'tcp', address: '10.0.0.1', port })), 'port', 'addService');
@@ -216,13 +223,21 @@ describe('sync daemons', () => {
     const cases: Array<[string, unknown[]]> = [
       ['syncId', [-1, 256, 1.5]],
       ['syncMaxLen', [0, 65536, '1']],
-      ['mcastGroup', ['', 'group', 5]],
+      ['mcastGroup', ['', 'group', 5, 'ff02::1%lo']],
       ['mcastPort', [0, 65536, 1.5]],
       ['mcastTtl', [0, 256, -1]],
     ];
     for (const [field, values] of cases) {
       for (const v of values) refuses(() => checkDaemon('startDaemon', d({ [field]: v })), field, 'startDaemon');
     }
+  });
+
+  it('refuses a group that is not multicast (the kernel would answer a bare EINVAL)', () => {
+    for (const [group, net] of [['10.0.0.1', '224.0.0.0/4'], ['223.255.255.255', '224.0.0.0/4'], ['240.0.0.1', '224.0.0.0/4'], ['2001:db8::1', 'ff00::/8'], ['fe80::1', 'ff00::/8']]) {
+      const e = refuses(() => checkDaemon('startDaemon', d({ mcastGroup: group })), 'mcastGroup', 'startDaemon');
+      expect(e.message).toBe(`startDaemon: mcastGroup ${group} is not a multicast address (${net})`);
+    }
+    for (const group of ['224.0.0.0', '239.255.255.255', 'ff00::', 'ff02::1']) expect(() => checkDaemon('startDaemon', d({ mcastGroup: group }))).not.toThrow();
   });
 
   it('accepts the edges; the group goes to the field of its family', () => {
