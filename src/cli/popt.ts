@@ -31,12 +31,15 @@ export type ScanResult =
   | { kind: 'end' }
   | { kind: 'error'; error: 'unknown option' | 'missing argument' | 'option does not take an argument'; bad: string };
 
+/** popt's POSIXLY_CORRECT / POSIX_ME_HARDER, read once (-R makes a scanner per line). */
+const POSIX = !!(process.env.POSIXLY_CORRECT || process.env.POSIX_ME_HARDER);
+
 export class Scanner {
   private next = 0;
   /** Rest of a short-option cluster; '' is distinct from null, as in popt. */
   private charArg: string | null = null;
   private rest = false;
-  private readonly posix = !!(process.env.POSIXLY_CORRECT || process.env.POSIX_ME_HARDER);
+  private readonly posix = POSIX;
   readonly leftovers: string[] = [];
   private nextLeftover = 0;
 

@@ -14,11 +14,16 @@ import { CliExit, OPT, parseCommand, tryHelp, type Command } from './command.js'
 import { describeError } from './errors.js';
 import { applyChange, destKey, destSpec, listing, openIpvs, serviceKey, serviceSpec, type Io } from './run.js';
 
+/**
+ * One line of -R input that passed the check: its number and text. Lines are
+ * parsed again as they are applied, so that a long input is never held as
+ * parsed commands (in the test kernel, holding 30,000 of them cost several
+ * times what parsing them twice does).
+ */
 export interface RestoreLine {
   /** 1-based line number. */
   line: number;
   text: string;
-  command: Command;
 }
 
 /** config_stream_read's tokens of one line: white space separated, "ipvsadm" dropped, '#' to the end ignored. */
@@ -32,20 +37,25 @@ export function tokenize(line: string): string[] {
   return out;
 }
 
-/** Parses all of the input; throws CliExit listing every bad line (nothing applied then). */
-export async function parseRestore(input: string, prog: string): Promise<RestoreLine[]> {
+/** The command of one line of -R input; undefined for a blank or comment line. Throws CliExit for a bad one. */
+export async function parseRestoreLine(text: string, prog: string): Promise<Command | undefined> {
+  const tokens = tokenize(text);
+  if (tokens.length === 0) return undefined;
+  const command = await parseCommand(tokens, { prog, restoring: true });
+  if (command.cmd === 'restore' || command.cmd === 'help' || command.cmd === 'version') throw tryHelp(prog);
+  return command;
+}
+
+/** Checks all of the input; throws CliExit listing every bad line (nothing applied then). */
+export async function checkRestore(input: string, prog: string): Promise<RestoreLine[]> {
   const lines = input.split('\n');
   const out: RestoreLine[] = [];
   const bad: string[] = [];
   let status = 0;
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i]!.replace(/\r$/, '');
-    const tokens = tokenize(text);
-    if (tokens.length === 0) continue;
     try {
-      const command = await parseCommand(tokens, { prog, restoring: true });
-      if (command.cmd === 'restore' || command.cmd === 'help' || command.cmd === 'version') throw tryHelp(prog);
-      out.push({ line: i + 1, text: text.trim(), command });
+      if ((await parseRestoreLine(text, prog)) !== undefined) out.push({ line: i + 1, text: text.trim() });
     } catch (e) {
       if (!(e instanceof CliExit)) throw e;
       if (status === 0) status = e.status;
@@ -57,36 +67,63 @@ export async function parseRestore(input: string, prog: string): Promise<Restore
 }
 
 const BATCHABLE = new Set(['flush', 'add-service', 'edit-service', 'delete-service', 'zero', 'add-server', 'edit-server', 'delete-server', 'set']);
+/** Most lines per batch: what a batch holds until it has run is bounded. */
+const CHUNK = 4096;
 
 /**
- * Applies parsed lines: runs of changes go in one batch each; listings and
- * daemon commands run in their place between batches. Returns the exit status.
+ * Applies checked lines: runs of changes go in batches (up to CHUNK lines
+ * each); listings and daemon commands run in their place between batches.
+ * Returns the exit status.
  */
 export async function applyRestore(ipvs: Ipvs, lines: RestoreLine[], io: Io, prog: string): Promise<number> {
   let failed = 0;
+  const report = (l: RestoreLine, why: string) => {
+    failed++;
+    io.err(`${why}\n${prog}: line ${l.line} failed: ${l.text}\n`);
+  };
   let i = 0;
-  while (i < lines.length) {
-    const start = i;
-    const b = ipvs.batch();
-    while (i < lines.length && BATCHABLE.has(lines[i]!.command.cmd)) {
-      const c = lines[i]!.command;
-      queue(b, c);
-      i++;
+  // The command of line i, parsed ahead (undefined: not parsed yet).
+  let ahead: Command | undefined;
+  const commandAt = async (k: number): Promise<Command | undefined> => {
+    try {
+      return await parseRestoreLine(lines[k]!.text, prog);
+    } catch (e) {
+      // (it passed the check: only a name that no longer resolves gets here)
+      if (!(e instanceof CliExit)) throw e;
+      report(lines[k]!, e.text.trimEnd());
+      return undefined;
     }
-    if (i > start) {
+  };
+  while (i < lines.length) {
+    const c = ahead ?? (await commandAt(i));
+    ahead = undefined;
+    if (c === undefined) {
+      i++;
+      continue;
+    }
+    if (BATCHABLE.has(c.cmd)) {
+      const b = ipvs.batch();
+      const queued: Array<{ l: RestoreLine; cmd: Command['cmd'] }> = [];
+      let next: Command | undefined = c;
+      while (next !== undefined && BATCHABLE.has(next.cmd) && queued.length < CHUNK) {
+        queue(b, next);
+        queued.push({ l: lines[i]!, cmd: next.cmd });
+        i++;
+        // (a line that no longer parses is reported and skipped)
+        next = undefined;
+        while (next === undefined && i < lines.length) {
+          next = await commandAt(i);
+          if (next === undefined) i++;
+        }
+      }
+      ahead = next;
       const results: BatchResult[] = await b.run();
       results.forEach((r, k) => {
-        if (!r.ok) {
-          failed++;
-          const l = lines[start + k]!;
-          const why = 'error' in r ? describeError(l.command.cmd, r.error) : 'not sent';
-          io.err(`${why}\n${prog}: line ${l.line} failed: ${l.text}\n`);
-        }
+        if (!r.ok) report(queued[k]!.l, 'error' in r ? describeError(queued[k]!.cmd, r.error) : 'not sent');
       });
       continue;
     }
     const l = lines[i++]!;
-    const c = l.command;
     if (c.cmd === 'list' || c.cmd === 'save') {
       try {
         io.out(await listing(ipvs, c));
@@ -99,8 +136,7 @@ export async function applyRestore(ipvs: Ipvs, lines: RestoreLine[], io: Io, pro
       try {
         await applyChange(ipvs, c);
       } catch (e) {
-        failed++;
-        io.err(`${describeError(c.cmd, e)}\n${prog}: line ${l.line} failed: ${l.text}\n`);
+        report(l, describeError(c.cmd, e));
       }
     }
   }
@@ -144,7 +180,7 @@ function queue(b: ReturnType<Ipvs['batch']>, c: Command): void {
 export async function restore(c: Command, io: Io, prog: string, readInput: () => string): Promise<number> {
   let lines: RestoreLine[];
   try {
-    lines = await parseRestore(readInput(), prog);
+    lines = await checkRestore(readInput(), prog);
   } catch (e) {
     if (e instanceof CliExit) {
       io.err(e.text);

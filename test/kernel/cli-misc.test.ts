@@ -94,6 +94,30 @@ describe('ipvs CLI and ipvsadm: restore, zero, flush, timeouts, daemons, connect
     expect((await ipvs(b, ['-L', '--timeout'])).stdout).toBe('Timeout (tcp tcpfin udp): 100 20 30\n');
   });
 
+  it('applies an input longer than one batch (4,096 lines) in order, refusals in any of them reported', async () => {
+    // 3,000 services and one real server each: 6,000 lines, two batches; a
+    // duplicate service in each batch, a listing between them.
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const vip = `10.1.${i >> 8}.${i & 255}:80`;
+      lines.push(`-A -t ${vip} -s rr`, `-a -t ${vip} -r 10.2.${i >> 8}.${i & 255}:8080 -m`);
+      if (i === 100 || i === 2500) lines.push(`-A -t ${vip}`);
+      if (i === 2100) lines.push('-L -t 10.1.0.5:80 -n');
+    }
+    const b = fresh();
+    const rb = await ipvs(b, ['-R'], `${lines.join('\n')}\n`);
+    expect(rb.status).toBe(255);
+    expect(rb.stderr).toBe([
+      'Service already exists', 'ipvsadm: line 203 failed: -A -t 10.1.0.100:80',
+      'Service already exists', 'ipvsadm: line 5005 failed: -A -t 10.1.9.196:80',
+      'ipvsadm: 2 of 6003 lines failed; the others were applied', '',
+    ].join('\n'));
+    expect(rb.stdout).toContain('TCP  10.1.0.5:80 rr\n  -> 10.2.0.5:8080');
+    const saved = (await ipvs(b, ['-Sn'])).stdout.trim().split('\n');
+    expect(saved).toHaveLength(6000);
+    expect(saved).toContain('-a -t 10.1.11.183:80 -r 10.2.11.183:8080 -m -w 1');
+  });
+
   it('checks every restore line before applying any (where ipvsadm stops half way)', async () => {
     const input = '-A -t 10.0.0.1:80\n# a comment\n-A -t 10.0.0.2:80 -w 3\n-A -t 10.0.0.3:80 # trailing comment\n-A -t bad::address::80\n';
     const [a, b] = [fresh(), fresh()];

@@ -5,7 +5,7 @@ import { CliExit, Fmt, OPT, parseCommand } from '../../../src/cli/command.js';
 import { atoi, inetAton, inetNtop, inetPton4, inetPton6, stringToNumber } from '../../../src/cli/cparse.js';
 import { Scanner } from '../../../src/cli/popt.js';
 import { OPTION_TABLE } from '../../../src/cli/command.js';
-import { parseRestore, tokenize } from '../../../src/cli/restore.js';
+import { checkRestore, parseRestoreLine, tokenize } from '../../../src/cli/restore.js';
 import { destSpec, serviceSpec } from '../../../src/cli/run.js';
 
 const parse = (...args: string[]) => parseCommand(args, { prog: 'ipvsadm' });
@@ -191,15 +191,17 @@ describe('-R input', () => {
   });
 
   it('reads back the negative marks of ipvsadm saves', async () => {
-    const [l] = await parseRestore('-A -f -1294967296 -6 -s wlc\n', 'ipvs');
-    expect(serviceSpec(l!.command.svc)).toMatchObject({ fwmark: 3000000000, family: 'inet6' });
+    const c = await parseRestoreLine('-A -f -1294967296 -6 -s wlc', 'ipvs');
+    expect(serviceSpec(c!.svc)).toMatchObject({ fwmark: 3000000000, family: 'inet6' });
     expect(await refusal('-A', '-f', '-1')).toEqual({ status: 2, text: "invalid fwmark value `-1' specified\n" });
   });
 
   it('reports every bad line and applies nothing', async () => {
-    const lines = await parseRestore('-A -t 1.2.3.4:80\n\n-a -t 1.2.3.4:80 -r 1.2.3.5 -m\n', 'ipvs');
-    expect(lines.map((l) => [l.line, l.command.cmd])).toEqual([[1, 'add-service'], [3, 'add-server']]);
-    await expect(parseRestore('-A -t 1.2.3.4:80\n-A -x\n-L -A\n', 'ipvs')).rejects.toMatchObject({
+    const lines = await checkRestore('-A -t 1.2.3.4:80\n\n-a -t 1.2.3.4:80 -r 1.2.3.5 -m # a comment\n', 'ipvs');
+    expect(lines).toEqual([{ line: 1, text: '-A -t 1.2.3.4:80' }, { line: 3, text: '-a -t 1.2.3.4:80 -r 1.2.3.5 -m # a comment' }]);
+    expect((await parseRestoreLine(lines[1]!.text, 'ipvs'))!.cmd).toBe('add-server');
+    expect(await parseRestoreLine('  # only a comment', 'ipvs')).toBeUndefined();
+    await expect(checkRestore('-A -t 1.2.3.4:80\n-A -x\n-L -A\n', 'ipvs')).rejects.toMatchObject({
       status: 255,
       text: 'ipvs: line 2: -x: missing argument: -A -x\nipvs: line 3: invalid option `-A\': -L -A\nipvs: nothing was applied (2 bad lines)\n',
     });
