@@ -2,9 +2,11 @@
  * A netlink connection: sequence numbers, pipelining, and matching replies
  * to requests.
  *
- * Requests issued in the same turn of the event loop are copied into one
- * reusable send buffer and sent together, many messages to one system call;
- * the native side reads every waiting reply in bulk.
+ * Requests made together (before the current microtask checkpoint ends)
+ * are copied into one reusable send buffer and sent together, many
+ * messages to one system call; the native side reads every waiting reply in
+ * bulk, and reads again at once when a request goes out while replies are
+ * being handled (a chain of awaits costs a send and a read per request).
  *
  * Changes the kernel answers with nothing but an ack ("replyless" requests)
  * go without NLM_F_ACK when a later request of the same send asks for one:
