@@ -69,8 +69,9 @@ class OpList {
   push(name: Op['op'], a?: unknown, b?: unknown): void {
     const i = this.length++;
     if ((i & (BLOCK - 1)) === 0) {
-      this.nameBlocks.push(new Array(BLOCK));
-      this.argBlocks.push(new Array(2 * BLOCK));
+      // (the first blocks grow as they fill: most batches are small)
+      this.nameBlocks.push(new Array(i === 0 ? 0 : BLOCK));
+      this.argBlocks.push(new Array(i === 0 ? 0 : 2 * BLOCK));
     }
     const k = i >> SHIFT;
     const at = i & (BLOCK - 1);

@@ -172,10 +172,7 @@ const A = 1;
 const B = 2;
 const GRP = 3;
 const STRIDE = 4;
-/**
- * Changes per block of a StagedFeed (1 << SHIFT): small, because a call
- * awaited on its own makes a feed of one change (2 KiB of slots).
- */
+/** Changes per block of a StagedFeed (1 << SHIFT). */
 const SHIFT = 6;
 const BLOCK = 1 << SHIFT;
 
@@ -199,7 +196,9 @@ export class StagedFeed implements RequestSource {
     if (g === null || g.size === GROUP) this.group = g = new Group(i);
     g.size++;
     g.left++;
-    if ((i & (BLOCK - 1)) === 0) this.blocks.push(new Array(BLOCK * STRIDE));
+    // (the first block grows as it fills: a call awaited on its own makes a feed of one change;
+    // all blocks are made by new Array, so they share one elements kind)
+    if ((i & (BLOCK - 1)) === 0) this.blocks.push(new Array(i === 0 ? 0 : BLOCK * STRIDE));
     const items = this.blocks[i >> SHIFT]!;
     const k = (i & (BLOCK - 1)) * STRIDE;
     items[k + KIND] = kind;
