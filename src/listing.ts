@@ -31,21 +31,21 @@ export async function listServices(conn: Connection, family: number, withDestina
 
 /**
  * The destination dumps of a listing, as one feed whose every request is
- * this same object: only one dump is ever being answered, and a dump is
- * written into a send only once the previous one has ended, so `encode`
- * moves on to the next service and `onReply` fills the one being dumped.
- * No request, key, closure or packed message per service.
+ * this same object. Only one dump is ever being answered, and a dump is
+ * written into a send only once the previous one has ended, so `cursor`
+ * (the service whose dump goes out next, or is being answered) moves on
+ * when a dump ends: `encode` writes that service's dump (the same bytes if
+ * a send is rebuilt and it is written again) and `onReply` fills its real
+ * servers. No request, key, closure or packed message per service.
  */
-class DestinationDumps implements Request {
+export class DestinationDumps implements Request {
   readonly dump = true;
   readonly operation = 'listServices';
-  /** Services handed out as requests, and written into sends. */
+  /** Requests handed out so far (one per service). */
   private handed = 0;
-  private written = 0;
-  /** The service being dumped (the last one written). */
-  private current: Service | undefined;
+  /** The service whose dump is written next or being answered. */
+  private cursor = 0;
   private dests: Destination[] = [];
-  private left: number;
   private failed = false;
   private resolve: () => void = () => {};
   private reject: (e: IpvsError) => void = () => {};
@@ -53,9 +53,7 @@ class DestinationDumps implements Request {
   constructor(
     private readonly family: number,
     private readonly services: Service[],
-  ) {
-    this.left = services.length;
-  }
+  ) {}
 
   run(conn: Connection): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -77,26 +75,25 @@ class DestinationDumps implements Request {
       if (error) {
         this.failed = true;
         this.reject(error);
-      } else if (--this.left === 0) this.resolve();
+      } else if (++this.cursor === this.services.length) this.resolve();
     },
   };
 
-  // Request: the dump of the next service.
+  // Request: the dump of the service at the cursor.
   encode(w: ByteWriter): void {
-    const s = this.services[this.written++]!;
-    this.current = s;
+    const s = this.services[this.cursor]!;
     this.dests = s.destinations = [];
     // The fast lane takes IPv4 services; the others take the general path.
     if (!writeDumpDestinations(w, this.family, s as ServiceKey)) req.listDestinationsOf(this.family, keyOf(s)).encode!(w);
   }
 
-  /** The bytes `encode` would write next (for debugging; sends use `encode`). */
+  /** The bytes `encode` writes (for debugging; sends use `encode`). */
   get message(): Uint8Array {
-    const s = this.services[Math.min(this.written, this.services.length - 1)]!;
+    const s = this.services[Math.min(this.cursor, this.services.length - 1)]!;
     return req.listDestinationsOf(this.family, keyOf(s)).message;
   }
 
   readonly onReply = (data: Uint8Array, view: DataView, start: number, end: number): void => {
-    this.dests.push(scanDestination(data, view, start, end, this.current!.family));
+    this.dests.push(scanDestination(data, view, start, end, this.services[this.cursor]!.family));
   };
 }
