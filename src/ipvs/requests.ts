@@ -56,6 +56,8 @@ abstract class PackedRequest {
  */
 class IpvsRequest extends PackedRequest implements Request {
   readonly replyless: boolean;
+  /** DEL_DAEMON answers nothing when the thread it stops had not run yet (see Request). */
+  readonly mayGoUnanswered: boolean;
   constructor(
     family: number,
     cmd: number,
@@ -66,6 +68,7 @@ class IpvsRequest extends PackedRequest implements Request {
   ) {
     super(arena.pack((w) => writeGenl(w, family, cmd, IPVS_GENL_VERSION, dump, attrs)));
     this.replyless = !dump && REPLYLESS.has(cmd);
+    this.mayGoUnanswered = cmd === Cmd.DEL_DAEMON;
   }
   describe(status: NetlinkStatus, seq: number): IpvsError {
     return describeStatus(this.operation, status, seq, this.subject);

@@ -37,6 +37,7 @@ import {
   NLM_F_ACK,
   NLM_F_ACK_TLVS,
   NLM_F_DUMP_INTR,
+  NLM_F_REQUEST,
   align,
 } from './constants.js';
 import { os } from './endian.js';
@@ -82,6 +83,16 @@ export interface Request {
    * not a read). Such requests may be sent without NLM_F_ACK; see above.
    */
   replyless?: boolean;
+  /**
+   * The kernel may carry it out and send nothing back: a handler's -EINTR
+   * makes netlink_rcv_skb skip the ack, even one asked for (IPVS's
+   * DEL_DAEMON returns it when the sync thread it stopped had not started
+   * yet). Such a request, replyless too, goes out without NLM_F_ACK and with
+   * a probe right behind it in the same send: the kernel handles a send's
+   * messages in order, so the probe's ack proves the request ran, and an
+   * error of its own still comes back.
+   */
+  mayGoUnanswered?: boolean;
   /** Names the operation in errors, e.g. "addService". */
   operation: string;
   /** Turns a kernel refusal into the caller's error (to word it for people). */
@@ -509,6 +520,12 @@ export class Connection {
         proofAt = p.offset;
         proofIsSpan = false;
       }
+      if (p.req.mayGoUnanswered && p.req.replyless && !p.req.dump) {
+        const probe = this.writeProbe(p.req.operation);
+        order.push(probe);
+        messages++;
+        proofAt = probe.offset;
+      }
     }
     if (messages === 0) return;
     // Leave the ack out of changes that a later request of this send vouches for.
@@ -623,6 +640,25 @@ export class Connection {
     p.seq = this.nextSeq();
     w.view.setUint32(start + 8, p.seq, os);
     return true;
+  }
+
+  /**
+   * Appends a probe (see Request.mayGoUnanswered): an NLMSG_NOOP asking for
+   * an ack, which the kernel gives for any control message without calling
+   * the family. The send buffer has room for it past maxSendBytes.
+   */
+  private writeProbe(operation: string): Pending {
+    const w = this.writer;
+    const start = w.reserve(NLMSG_HDRLEN);
+    const probe = new Pending({ message: NO_BYTES, dump: false, operation }, ignoreOutcome);
+    probe.offset = start;
+    probe.seq = this.nextSeq();
+    w.view.setUint32(start, NLMSG_HDRLEN, os);
+    w.view.setUint16(start + 4, NLMSG_NOOP, os);
+    w.view.setUint16(start + 6, NLM_F_REQUEST | NLM_F_ACK, os);
+    w.view.setUint32(start + 8, probe.seq, os);
+    w.view.setUint32(start + 12, 0, os);
+    return probe;
   }
 
   private onData(err: NativeError | null, received: Buffer | number | null): void {
@@ -865,6 +901,9 @@ function capture(resolve: (v: unknown) => void, reject: (e: unknown) => void): v
   capturing!.reject = reject;
   capturing = null;
 }
+const NO_BYTES = new Uint8Array(0);
+/** A probe's outcome: what it proves is read off the request before it. */
+const ignoreOutcome: Settle = () => {};
 /** The replies of a request that has none (shared, so frozen). */
 const NONE: NetlinkMessage[] = Object.freeze([]) as unknown as NetlinkMessage[];
 

@@ -131,4 +131,27 @@ describe('sync daemons', () => {
     await t.ipvs.stopDaemon({ state: 'master' });
     expect(t.ns.exec('ipvsadm', ['-L', '--daemon']).trim()).toBe('');
   });
+
+  // The kernel sends no reply at all, not even the ack asked for, when it
+  // stops a sync thread that has not run yet (kthread_stop's -EINTR, which
+  // netlink_rcv_skb swallows): started and stopped in one send, it never has.
+  it('stops daemons whose threads have not started yet (the kernel acks nothing then)', async () => {
+    const ipvs = await t.ns.open({ timeoutMs: 5000 });
+    try {
+      for (let round = 0; round < 5; round++) {
+        await Promise.all([
+          ipvs.startDaemon({ state: 'master', interface: 'sync0', syncId: round }),
+          ipvs.startDaemon({ state: 'backup', interface: 'sync1', syncId: round }),
+          ipvs.stopDaemon({ state: 'master' }),
+          ipvs.stopDaemon({ state: 'backup' }),
+        ]);
+        expect(await ipvs.listDaemons()).toEqual([]);
+      }
+      const none = await ipvs.stopDaemon({ state: 'master' }).catch((e) => e);
+      expect(none).toMatchObject({ code: 'ESRCH', message: 'no master sync daemon is running' });
+    } finally {
+      ipvs.close();
+    }
+    expect(t.ns.exec('ipvsadm', ['-L', '--daemon']).trim()).toBe('');
+  });
 });

@@ -86,6 +86,40 @@ describe('Connection', () => {
     c.close();
   });
 
+
+  it('sends a change the kernel may leave unanswered without an ack, a probe behind it, and settles it by the probe', async () => {
+    // Like the kernel when a handler returns -EINTR: no reply at all for tag 9, even asked for one.
+    const eintr9 = (m: SentMessage, f: FakeSocket) => {
+      if (m.type === 0x20 && tagOf(m) === 9) return;
+      if (m.type === 0x20 && tagOf(m) === 8) f.reply(errorMessage(m.seq, 3, 'no such thread'));
+      else defaultRespond(m, f);
+    };
+    const { c, fake } = open({ respond: eintr9 }, { timeoutMs: 200 });
+    await c.requestVoid(change(9, { mayGoUnanswered: true }));
+    expect(fake.sent.map((m) => [m.type, m.flags & NLM_F_ACK ? 'ack' : '-', m.send])).toEqual([
+      [0x20, '-', 0],
+      [1, 'ack', 0], // NLMSG_NOOP
+    ]);
+    // In a send with others, and alone at the end of the largest send it can be in.
+    const out = await Promise.all([settled(c.requestVoid(change(1))), settled(c.requestVoid(change(9, { mayGoUnanswered: true })))]);
+    expect(out.map((o) => o.ok)).toEqual([true, true]);
+    // Its own error still comes back.
+    const err = await settled(c.requestVoid(change(8, { mayGoUnanswered: true })));
+    expect(err.ok || [err.e.code, err.e.kernelMessage, err.e.operation]).toEqual(['ESRCH', 'no such thread', 'change8']);
+    // Without the flag the same kernel leaves it waiting until the timeout.
+    const late = await settled(c.requestVoid(change(9)));
+    expect(late.ok || late.e.code).toBe('ETIMEDOUT');
+    c.close();
+  });
+
+  it('keeps a probe in the same send as its request when the send is full', async () => {
+    const { c, fake } = open({ respond: (m, f) => { if (!(m.type === 0x20 && tagOf(m) === 9)) defaultRespond(m, f); } }, { maxSendMessages: 3, timeoutMs: 200 });
+    const out = await Promise.all([1, 2, 9, 4].map((t) => settled(c.requestVoid(change(t, { mayGoUnanswered: t === 9 })))));
+    expect(out.map((o) => o.ok)).toEqual([true, true, true, true]);
+    const probe = fake.sent.find((m) => m.type === 1)!;
+    expect(fake.sent.find((m) => m.type === 0x20 && tagOf(m) === 9)!.send).toBe(probe.send);
+    c.close();
+  });
   it('matches replies that come out of order', async () => {
     const held: Uint8Array[] = [];
     const { c, fake } = open({
