@@ -16,7 +16,11 @@ import readline from 'node:readline';
 
 const held = [];
 
-/** One HTTP GET; resolves to {backend, port, client} or {error}. */
+/**
+ * One HTTP GET; resolves to {backend, port, client} or {error}. A success
+ * waits for the connection to close too, so that IPVS has seen its end
+ * (a listing made next counts it as inactive, not active).
+ */
 function httpOnce({ host, port, localAddress, timeoutMs = 5000 }) {
   return new Promise((resolve) => {
     const req = http.get({ host, port, path: '/', agent: false, localAddress, timeout: timeoutMs }, (res) => {
@@ -24,8 +28,12 @@ function httpOnce({ host, port, localAddress, timeoutMs = 5000 }) {
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
       res.on('end', () => {
-        if (res.statusCode !== 200) resolve({ error: `HTTP ${res.statusCode}` });
-        else resolve({ backend: body.trim(), port: Number(res.headers['x-port']), client: res.headers['x-client'] });
+        const result = res.statusCode !== 200
+          ? { error: `HTTP ${res.statusCode}` }
+          : { backend: body.trim(), port: Number(res.headers['x-port']), client: res.headers['x-client'] };
+        const socket = res.socket;
+        if (!socket || socket.destroyed) resolve(result);
+        else socket.once('close', () => resolve(result));
       });
       res.on('error', (e) => resolve({ error: e.code ?? e.message }));
     });
