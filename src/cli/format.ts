@@ -5,7 +5,6 @@
 import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag } from '../ipvs/constants.js';
 import type { Daemon, Info, Timeouts } from '../ipvs/types.js';
 import { Fmt, protoName } from './command.js';
-import { inetNtop } from './cparse.js';
 import { portToService } from './names.js';
 import type { DestRow, SvcRow } from './rows.js';
 
@@ -15,27 +14,22 @@ export type HostNames = ReadonlyMap<string, string>;
 const ljust = (s: string, n: number): string => s.padEnd(n);
 const rjust = (s: string | number | bigint, n: number): string => String(s).padStart(n);
 
-function addrText(af: number, addr: Uint8Array): string {
-  return inetNtop(af === AF_INET6 ? addr.subarray(0, 16) : addr.subarray(0, 4));
-}
-
 /** addrport_to_anyname: "host:port" or "[v6]:port", names unless numeric; at most 59 characters. */
-export function addrPortName(af: number, addr: Uint8Array, port: number, proto: number, format: number, names: HostNames): string {
-  const text = addrText(af, addr);
+export function addrPortName(af: number, text: string, port: number, proto: number, format: number, names: HostNames): string {
   const open = af === AF_INET ? '' : '[';
   const close = af === AF_INET ? '' : ']';
   let s: string;
   if (format & Fmt.NUMERIC) s = `${open}${text}${close}:${port}`;
   else s = `${open}${names.get(text) ?? text}${close}:${portToService(port, protoName(proto)) ?? port}`;
-  return s.slice(0, 59);
+  return s.length > 59 ? s.slice(0, 59) : s;
 }
 
 /** Every address a listing would print, for looking up names before formatting. */
 export function addressesOf(services: Array<{ row: SvcRow; dests: DestRow[] }>): string[] {
   const out = new Set<string>();
   for (const { row, dests } of services) {
-    if (!row.fwmark) out.add(addrText(row.af, row.addr));
-    for (const d of dests) out.add(addrText(d.af, d.addr));
+    if (!row.fwmark) out.add(row.text);
+    for (const d of dests) out.add(d.text);
   }
   return [...out];
 }
@@ -167,7 +161,7 @@ export function serviceEntry(se: SvcRow, dests: DestRow[], format: number, names
     if (format & Fmt.RULE) svcName = se.af === AF_INET6 ? `-f ${se.fwmark} -6` : `-f ${se.fwmark}`;
     else svcName = se.af === AF_INET6 ? `FWM  ${se.fwmark} IPv6` : `FWM  ${se.fwmark}`;
   } else {
-    const vname = addrPortName(se.af, se.addr, se.port, se.protocol, format, names);
+    const vname = addrPortName(se.af, se.text, se.port, se.protocol, format, names);
     if (format & Fmt.RULE) svcName = `${protocolOption(se.protocol)} ${vname}`;
     else {
       svcName = `${ljust(protocolName(se.protocol), 4)} ${vname}`;
@@ -205,7 +199,7 @@ export function serviceEntry(se: SvcRow, dests: DestRow[], format: number, names
   out += '\n';
 
   for (const e of dests) {
-    let dname = addrPortName(e.af, e.addr, e.port, se.protocol, format, names);
+    let dname = addrPortName(e.af, e.text, e.port, se.protocol, format, names);
     if (!(format & Fmt.RULE) && e.af !== AF_INET6) dname = dname.slice(0, 28);
     const st = e.stats;
     if (format & Fmt.RULE) {

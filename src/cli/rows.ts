@@ -1,16 +1,29 @@
 /**
- * Library listings as ipvsadm's entries (numbers and address bytes), which
+ * Library listings as ipvsadm's entries (numbers and address words), which
  * is what its comparators and printf formats work on.
  */
+import { NOT_IPV4, ipv4 } from '../ipvs/address.js';
 import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, TunnelType } from '../ipvs/constants.js';
 import type { Destination, Service, Stats } from '../ipvs/types.js';
 import { addressBytes } from './cparse.js';
 
-export interface SvcRow {
+/**
+ * An address as ipvsadm compares it: four 32-bit words in network order
+ * (IPv4 in w0, the others zero), kept as int32 (the comparators' wrapped
+ * differences come out the same, and V8 keeps them unboxed), and as the
+ * text the library gave, which is what inet_ntop prints for it.
+ */
+export interface AddrWords {
+  text: string;
+  w0: number;
+  w1: number;
+  w2: number;
+  w3: number;
+}
+
+export interface SvcRow extends AddrWords {
   af: number;
   protocol: number;
-  /** 16 bytes, an IPv4 address in the first 4 (zero for fwmark services). */
-  addr: Uint8Array;
   port: number;
   fwmark: number;
   sched: string;
@@ -24,9 +37,8 @@ export interface SvcRow {
   service: Service;
 }
 
-export interface DestRow {
+export interface DestRow extends AddrWords {
   af: number;
-  addr: Uint8Array;
   port: number;
   connFlags: number;
   weight: number;
@@ -49,10 +61,22 @@ const FWD: Record<string, number> = {
 const TUN: Record<string, number> = { ipip: TunnelType.IPIP, gue: TunnelType.GUE, gre: TunnelType.GRE };
 const CSUM: Record<string, number> = { none: 0, csum: 1, remcsum: 2 };
 
-function addr16(text: string | undefined): Uint8Array {
-  const out = new Uint8Array(16);
-  if (text !== undefined) out.set(addressBytes(text));
-  return out;
+/** Sets `row`'s address words from the library's text ('' for none: all zero). */
+function setWords(row: AddrWords, text: string): void {
+  row.text = text;
+  const v4 = ipv4(text);
+  if (v4 !== NOT_IPV4) {
+    row.w0 = v4;
+    return;
+  }
+  if (text === '') return;
+  const b = addressBytes(text);
+  const word = (i: number) => (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
+  row.w0 = word(0);
+  if (b.length < 16) return;
+  row.w1 = word(4);
+  row.w2 = word(8);
+  row.w3 = word(12);
 }
 
 export function svcRow(s: Service): SvcRow {
@@ -60,13 +84,17 @@ export function svcRow(s: Service): SvcRow {
   let netmask: number;
   if (typeof s.netmask === 'number') netmask = s.netmask;
   else {
-    const b = addressBytes(s.netmask);
-    netmask = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+    const n = ipv4(s.netmask);
+    netmask = n !== NOT_IPV4 ? n >>> 0 : 0xffffffff;
   }
-  return {
+  const row: SvcRow = {
     af,
     protocol: s.fwmark !== undefined ? 0 : PROTO[s.protocol ?? ''] ?? 0,
-    addr: addr16(s.fwmark !== undefined ? undefined : s.address),
+    text: '',
+    w0: 0,
+    w1: 0,
+    w2: 0,
+    w3: 0,
     port: s.port ?? 0,
     fwmark: s.fwmark ?? 0,
     sched: s.scheduler,
@@ -77,12 +105,18 @@ export function svcRow(s: Service): SvcRow {
     stats: s.stats,
     service: s,
   };
+  if (s.fwmark === undefined) setWords(row, s.address ?? '');
+  return row;
 }
 
 export function destRow(d: Destination): DestRow {
-  return {
+  const row: DestRow = {
     af: d.family === 'inet6' ? AF_INET6 : AF_INET,
-    addr: addr16(d.address),
+    text: '',
+    w0: 0,
+    w1: 0,
+    w2: 0,
+    w3: 0,
     port: d.port,
     connFlags: FWD[d.forwarding] ?? 0,
     weight: d.weight,
@@ -97,4 +131,6 @@ export function destRow(d: Destination): DestRow {
     stats: d.stats,
     destination: d,
   };
+  setWords(row, d.address);
+  return row;
 }

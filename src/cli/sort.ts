@@ -5,10 +5,11 @@
  * firewall marks of 2^31 and above, therefore sort "wrongly" — but exactly
  * as ipvsadm sorts them, which is what scripts diffing listings expect.
  */
-import type { DestRow, SvcRow } from './rows.js';
+import type { AddrWords, DestRow, SvcRow } from './rows.js';
 
 /** glibc msort_with_tmp: split in halves (the first n/2), merge taking the left on ties. */
 export function msort<T>(items: T[], cmp: (a: T, b: T) => number): T[] {
+  if (items.length < 2) return items.slice();
   const a = items.slice();
   const tmp: T[] = new Array(a.length);
   const sort = (lo: number, n: number): void => {
@@ -41,16 +42,18 @@ export function msort<T>(items: T[], cmp: (a: T, b: T) => number): T[] {
   return a;
 }
 
-const word = (b: Uint8Array, i: number): number => ((b[i * 4]! << 24) | (b[i * 4 + 1]! << 16) | (b[i * 4 + 2]! << 8) | b[i * 4 + 3]!) >>> 0;
-/** (int)(a - b) for unsigned 32-bit a and b. */
+/** (int)(a - b) for 32-bit a and b (signed or not: the same bits, the same result). */
 const diff32 = (a: number, b: number): number => (a - b) | 0;
 
-function cmpAddr(af: number, a: Uint8Array, b: Uint8Array): number {
-  let r = 0;
-  if (af === 10) {
-    for (let i = 0; !r && i < 4; i++) r = diff32(word(a, i), word(b, i));
-  } else r = diff32(word(a, 0), word(b, 0));
-  return r;
+/** libipvs compares addresses word by word: the first's family decides how many words. */
+function cmpAddr(af: number, a: AddrWords, b: AddrWords): number {
+  let r = diff32(a.w0, b.w0);
+  if (af !== 10 || r) return r;
+  r = diff32(a.w1, b.w1);
+  if (r) return r;
+  r = diff32(a.w2, b.w2);
+  if (r) return r;
+  return diff32(a.w3, b.w3);
 }
 
 /** libipvs ipvs_cmp_services. */
@@ -61,14 +64,14 @@ export function cmpServices(s1: SvcRow, s2: SvcRow): number {
   if (r) return r;
   r = s1.protocol - s2.protocol;
   if (r) return r;
-  r = cmpAddr(s1.af, s1.addr, s2.addr);
+  r = cmpAddr(s1.af, s1, s2);
   if (r) return r;
   return s1.port - s2.port;
 }
 
 /** libipvs ipvs_cmp_dests (the first entry's family decides how much address to compare). */
 export function cmpDests(d1: DestRow, d2: DestRow): number {
-  const r = cmpAddr(d1.af, d1.addr, d2.addr);
+  const r = cmpAddr(d1.af, d1, d2);
   if (r) return r;
   return d1.port - d2.port;
 }
