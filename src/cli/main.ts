@@ -1,13 +1,26 @@
 /**
- * Entry point of the `ipvs` command. Output is gathered and written once at
- * the end (one write per stream).
+ * Entry point of the `ipvs` command. Output is gathered and written at the
+ * end, standard error first, like ipvsadm's buffered stdout; output past
+ * OUT_CHUNK is written as it comes (as C's stdio flushes a full buffer), so
+ * a long listing's text is not all held at once.
  */
 import { main, programName } from './app.js';
 import type { Io } from './run.js';
 
+const OUT_CHUNK = 64 * 1024;
 let out = '';
 let err = '';
-const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t) };
+const io: Io = {
+  out: (t) => {
+    out += t;
+    if (out.length < OUT_CHUNK) return;
+    if (err) process.stderr.write(err);
+    process.stdout.write(out);
+    err = '';
+    out = '';
+  },
+  err: (t) => void (err += t),
+};
 main(process.argv.slice(2), io).then(
   (status) => {
     if (err) process.stderr.write(err);

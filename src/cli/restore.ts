@@ -126,7 +126,7 @@ export async function applyRestore(ipvs: Ipvs, lines: RestoreLine[], io: Io, pro
     const l = lines[i++]!;
     if (c.cmd === 'list' || c.cmd === 'save') {
       try {
-        io.out(await listing(ipvs, c));
+        io.out(await listing(ipvs, c, io.out));
       } catch (e) {
         if (!(e instanceof CliExit)) throw e;
         io.err(e.text);

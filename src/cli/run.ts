@@ -176,8 +176,16 @@ function ordered(services: Service[], format: number): Array<{ row: SvcRow; dest
   return rows;
 }
 
-/** Runs a listing (-L and its variants, -S); returns the text to print. Throws CliExit(1) on failure. */
-export async function listing(ipvs: Ipvs | undefined, c: Command): Promise<string> {
+/** How much text a long listing gathers before handing it to `emit`. */
+const LISTING_CHUNK = 64 * 1024;
+
+/**
+ * Runs a listing (-L and its variants, -S); returns the text to print (or
+ * the rest of it, when `emit` took the first parts: a long listing is handed
+ * out as it is formatted, so that its text need not be held whole). Throws
+ * CliExit(1) on failure, always before any text is emitted.
+ */
+export async function listing(ipvs: Ipvs | undefined, c: Command, emit?: (text: string) => void): Promise<string> {
   const o = c.options;
   const json = o.has(OPT.json);
   if (c.cmd === 'list' && o.has(OPT.connection)) {
@@ -210,7 +218,13 @@ export async function listing(ipvs: Ipvs | undefined, c: Command): Promise<strin
     const names = await hostNames(c.format, rows);
     let out = c.format & Fmt.RULE ? '' : header(info);
     out += title(c.format);
-    for (const r of rows) out += serviceEntry(r.row, r.dests, c.format, names);
+    for (const r of rows) {
+      out += serviceEntry(r.row, r.dests, c.format, names);
+      if (emit && out.length >= LISTING_CHUNK) {
+        emit(out);
+        out = '';
+      }
+    }
     return out;
   } catch (e) {
     if (e instanceof CliExit) throw e;
@@ -231,7 +245,7 @@ export async function execute(c: Command, io: Io, shared?: Ipvs): Promise<number
   try {
     if (!ipvs && needsHandle) ipvs = await openIpvs(c.netns);
     if (isList) {
-      io.out(await listing(ipvs, c));
+      io.out(await listing(ipvs, c, io.out));
       return 0;
     }
     try {

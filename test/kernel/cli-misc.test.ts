@@ -341,6 +341,16 @@ describe('ipvs CLI: option scanning as popt does it, help, --json, --netns', () 
     const doctor = await run(['doctor', '--help']);
     expect(doctor.status).toBe(0);
     expect(doctor.stdout).toContain('usage: ipvs doctor');
+    // A listing past 64 KiB is written in parts as it is formatted; the text is the same.
+    let rules = '';
+    for (let i = 0; i < 1000; i++) rules += `-A -t 10.1.${i >> 8}.${i & 255}:80 -s wlc\n-a -t 10.1.${i >> 8}.${i & 255}:80 -r 10.2.0.1:8080 -m -w 3\n`;
+    expect(await run(['-R'], rules)).toEqual({ status: 0, stdout: '', stderr: '' });
+    for (const args of [['-Ln'], ['-Sn']]) {
+      const ours = await run(args);
+      expect(ours.stdout.length).toBeGreaterThan(64 * 1024);
+      expect(ours).toEqual(await ipvsadm(p.b, args));
+    }
+    expect(await run(['-C'])).toEqual({ status: 0, stdout: '', stderr: '' });
   });
 });
 
