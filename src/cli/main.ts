@@ -8,6 +8,15 @@ import { main, programName } from './app.js';
 import type { Io } from './run.js';
 
 const OUT_CHUNK = 64 * 1024;
+
+// A reader that went away (`ipvs -Ln | head`) ends the command quietly, with
+// the status a shell shows for ipvsadm killed by SIGPIPE (128 + 13): node
+// ignores the signal and reports EPIPE as an error instead.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(128 + 13);
+  throw e;
+});
+
 let out = '';
 let err = '';
 const io: Io = {

@@ -350,6 +350,11 @@ describe('ipvs CLI: option scanning as popt does it, help, --json, --netns', () 
       expect(ours.stdout.length).toBeGreaterThan(64 * 1024);
       expect(ours).toEqual(await ipvsadm(p.b, args));
     }
+    // A reader that stops early ends it quietly, with ipvsadm's status (killed by SIGPIPE: 141).
+    const piped = (cmd: string) => runIn(p.b, ['bash', '-c', `${cmd} -Ln | head -1; echo "status \${PIPESTATUS[0]}"`]);
+    const theirs = await piped('ipvsadm');
+    expect(theirs.stdout).toMatch(/^IP Virtual Server version .*\nstatus 141\n$/);
+    expect(await piped(`node ${bin}`)).toEqual(theirs);
     expect(await run(['-C'])).toEqual({ status: 0, stdout: '', stderr: '' });
   });
 });
