@@ -4,7 +4,7 @@
  * the same argument text. Addresses are handled as bytes: 4 for IPv4, 16 for
  * IPv6.
  */
-import { formatIPv6 } from '../ipvs/address.js';
+import { NOT_IPV4, formatIPv6, ipv4 } from '../ipvs/address.js';
 
 const SPACE = /^[ \t\n\v\f\r]*/;
 
@@ -52,6 +52,9 @@ function strtoul0(s: string): { value: number; used: number } {
 
 /** glibc inet_aton: 1 to 4 parts, each decimal, octal or hex; trailing white space allowed. */
 export function inetAton(s: string): Uint8Array | undefined {
+  // A plain dotted quad (the common case) reads the same either way.
+  const quad = ipv4(s);
+  if (quad !== NOT_IPV4) return Uint8Array.of(quad >>> 24, (quad >>> 16) & 0xff, (quad >>> 8) & 0xff, quad & 0xff);
   const parts: number[] = [];
   let i = 0;
   let val = 0;
@@ -93,6 +96,9 @@ export function inetPton4(s: string): Uint8Array | undefined {
 
 /** glibc inet_pton(AF_INET6) (the BIND algorithm): no zone, optional trailing dotted quad. */
 export function inetPton6(s: string): Uint8Array | undefined {
+  // Fewer than two colons never make 16 bytes (IPv4 text, the common case, stops here).
+  const colon = s.indexOf(':');
+  if (colon < 0 || s.indexOf(':', colon + 1) < 0) return undefined;
   const out = new Uint8Array(16);
   let i = 0;
   if (s[0] === ':' && s[1] !== ':') return undefined;

@@ -26,7 +26,7 @@ export interface Io {
 // ---- command entries -> library specs ---------------------------------------
 
 function addrOf(af: number, addr: Uint8Array): string {
-  return inetNtop(af === AF_INET6 ? addr : addr.subarray(0, 4));
+  return af === AF_INET6 ? inetNtop(addr) : `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
 }
 
 export function serviceKey(s: SvcEntry): ServiceKey {
@@ -36,21 +36,27 @@ export function serviceKey(s: SvcEntry): ServiceKey {
 }
 
 /** Every setting explicit: ipvsadm -E resets what is not given. */
+const NO_FLAGS: readonly SchedulerFlag[] = Object.freeze([]);
+const SCHED_FLAGS = SvcFlag.SCHED1 | SvcFlag.SCHED2 | SvcFlag.SCHED3;
+
 export function serviceSpec(s: SvcEntry): ServiceSpec {
-  const schedulerFlags: SchedulerFlag[] = [];
-  if (s.flags & SvcFlag.SCHED1) schedulerFlags.push('flag-1');
-  if (s.flags & SvcFlag.SCHED2) schedulerFlags.push('flag-2');
-  if (s.flags & SvcFlag.SCHED3) schedulerFlags.push('flag-3');
+  let schedulerFlags = NO_FLAGS;
+  if (s.flags & SCHED_FLAGS) {
+    const f: SchedulerFlag[] = [];
+    if (s.flags & SvcFlag.SCHED1) f.push('flag-1');
+    if (s.flags & SvcFlag.SCHED2) f.push('flag-2');
+    if (s.flags & SvcFlag.SCHED3) f.push('flag-3');
+    schedulerFlags = f;
+  }
   const n = s.netmask >>> 0;
-  return {
-    ...serviceKey(s),
-    scheduler: s.schedName,
-    schedulerFlags,
-    persistent: s.flags & SvcFlag.PERSISTENT ? s.timeout : false,
-    netmask: s.af === AF_INET6 ? s.netmask : `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`,
-    onePacket: (s.flags & SvcFlag.ONEPACKET) !== 0,
-    pe: s.peName,
-  };
+  const spec = serviceKey(s) as ServiceSpec;
+  spec.scheduler = s.schedName;
+  spec.schedulerFlags = schedulerFlags as SchedulerFlag[];
+  spec.persistent = s.flags & SvcFlag.PERSISTENT ? s.timeout : false;
+  spec.netmask = s.af === AF_INET6 ? s.netmask : n === 0xffffffff ? '255.255.255.255' : `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
+  spec.onePacket = (s.flags & SvcFlag.ONEPACKET) !== 0;
+  spec.pe = s.peName;
+  return spec;
 }
 
 const FORWARDING: Record<number, Forwarding> = {
@@ -65,7 +71,8 @@ export function destKey(d: DestEntry): DestinationKey {
 export function destSpec(d: DestEntry): DestinationSpec {
   const forwarding = FORWARDING[d.connFlags & ConnFlag.FWD_MASK] ?? 'route';
   const spec: DestinationSpec = {
-    ...destKey(d),
+    address: addrOf(d.af, d.addr),
+    port: d.port,
     forwarding,
     weight: d.weight,
     upperThreshold: d.uThreshold,

@@ -90,14 +90,17 @@ function putKey(v: DataView, at: number, protocol: number, addr: number, port: n
 }
 const KEY_LEN = 44;
 
-/** NEW_SERVICE for an IPv4 service with plain options (no flags, netmask or pe). */
+/** NEW_SERVICE for an IPv4 service with plain options (no scheduler flags, pe or netmask but all ones). */
 export function writeAddService(w: ByteWriter, family: number, spec: ServiceSpec, flags = NLM_F_REQUEST): boolean {
   const protocol = keyProtocol(spec);
   if (protocol < 0) return false;
   const s = spec as ServiceSpec & { address?: unknown; port?: unknown };
   const addr = ipv4(s.address);
   if (addr === NOT_IPV4 || !isInt(s.port, 0, 65535)) return false;
-  if (spec.netmask !== undefined || spec.pe !== undefined || (spec.schedulerFlags !== undefined && (!Array.isArray(spec.schedulerFlags) || spec.schedulerFlags.length > 0))) return false;
+  // (a netmask of all ones, and an empty pe, are what the defaults send: ipvs -R gives them)
+  const mask = spec.netmask;
+  if (mask !== undefined && mask !== '255.255.255.255' && mask !== 32) return false;
+  if ((spec.pe !== undefined && spec.pe !== '') || (spec.schedulerFlags !== undefined && (!Array.isArray(spec.schedulerFlags) || spec.schedulerFlags.length > 0))) return false;
   const scheduler = spec.scheduler ?? DEFAULT_SCHEDULER;
   if (typeof scheduler !== 'string' || scheduler.length === 0 || scheduler.length >= SCHEDNAME_MAXLEN) return false;
   for (let i = 0; i < scheduler.length; i++) {

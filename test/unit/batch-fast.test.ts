@@ -37,7 +37,7 @@ const serviceSpec = fc.record(
     persistent: fc.constantFrom(undefined, true, false, 0, 1, 360, 2678400, 2678401, 1.5, '3', -1),
     onePacket: fc.constantFrom(undefined, true, false, 'yes'),
     schedulerFlags: fc.constantFrom(undefined, [], ['sh-port'], ['nope']),
-    netmask: fc.constantFrom(undefined, 24, '255.255.255.0'),
+    netmask: fc.constantFrom(undefined, 24, 32, '255.255.255.0', '255.255.255.255'),
     pe: fc.constantFrom(undefined, '', 'sip'),
   },
   { requiredKeys: [] },
@@ -66,6 +66,8 @@ const plainService = fc.record(
     persistent: fc.constantFrom(undefined, true, false, 0, 1, 2678400),
     onePacket: fc.constantFrom(undefined, true, false),
     schedulerFlags: fc.constantFrom(undefined, []),
+    netmask: fc.constantFrom(undefined, 32, '255.255.255.255'),
+    pe: fc.constantFrom(undefined, ''),
   },
   { requiredKeys: ['protocol', 'address', 'port'] },
 ) as fc.Arbitrary<ServiceSpec>;
@@ -216,6 +218,13 @@ describe('the fast lane of batches', () => {
     const w = new ByteWriter(16);
     expect(writeAddService(w, FAMILY, { protocol: 'tcp', address: '10.0.0.1', port: 80 })).toBe(true);
     expect(new DataView(w.buf.buffer, w.buf.byteOffset).getUint16(6, true)).toBe(NLM_F_REQUEST);
+  });
+
+  it('takes the services ipvs -R makes (every default spelled out)', () => {
+    const w = new ByteWriter(16);
+    const spec: ServiceSpec = { protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'wlc', schedulerFlags: [], persistent: false, netmask: '255.255.255.255', onePacket: false, pe: '' };
+    expect(writeAddService(w, FAMILY, spec)).toBe(true);
+    expect(writeAddService(new ByteWriter(16), FAMILY, { ...spec, netmask: '255.255.255.0' })).toBe(false);
   });
 
   it('single calls take the lane too, with the same message as before', () => {
