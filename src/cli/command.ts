@@ -5,6 +5,7 @@
  * after an IPv6 -t, -r before -t, ...), and the first failure wins with
  * ipvsadm's message and exit status.
  */
+import { isMulticast } from '../ipvs/address.js';
 import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag } from '../ipvs/constants.js';
 import { atoi, inetAton, inetPton6, stringToNumber } from './cparse.js';
 import { hostToAddr, serviceToPort } from './names.js';
@@ -361,10 +362,6 @@ function tunnelOptCheck(c: Command): void {
   }
 }
 
-function isMulticast4(b: Uint8Array): boolean {
-  return (b[0]! & 0xf0) === 0xe0;
-}
-
 /**
  * Parses one command line (the arguments after the program name) the way
  * ipvsadm does; throws CliExit for every refusal.
@@ -527,11 +524,11 @@ export async function parseCommand(args: readonly string[], ctx: ParseContext): 
         setOption(c, OPT.mcastgroup);
         if (arg.includes(':')) {
           const g = inetPton6(arg);
-          if (!g || g[0] !== 0xff) throw fail(2, `invalid IPv6 mcast-group \`${arg}'`);
+          if (!g || !isMulticast('inet6', g)) throw fail(2, `invalid IPv6 mcast-group \`${arg}'`);
           c.daemon.mcastGroup = { af: AF_INET6, addr: g };
         } else {
           const g = inetPton4Strict(arg);
-          if (!g || !isMulticast4(g)) throw fail(2, `invalid IPv4 mcast-group \`${arg}'`);
+          if (!g || !isMulticast('inet', g)) throw fail(2, `invalid IPv4 mcast-group \`${arg}'`);
           c.daemon.mcastGroup = { af: AF_INET, addr: g };
         }
         break;

@@ -92,6 +92,11 @@ function parseIPv6(text: string): Uint8Array {
   return out;
 }
 
+/** Whether an address is a multicast group: 224.0.0.0/4, ff00::/8. */
+export function isMulticast(family: AddressFamily, bytes: Uint8Array): boolean {
+  return family === 'inet' ? (bytes[0]! & 0xf0) === 0xe0 : bytes[0] === 0xff;
+}
+
 /** Formats 4 or 16 address bytes (extra bytes of a 16-byte IPv4 slot are ignored). */
 export function formatAddress(family: AddressFamily, bytes: Uint8Array): string {
   if (family === 'inet') return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;

@@ -5,7 +5,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { inputError } from '../errors.js';
-import { type ParsedAddress, formatAddress, maskToNumber, parseAddress, prefixToMask } from './address.js';
+import { type ParsedAddress, formatAddress, isMulticast, maskToNumber, parseAddress, prefixToMask } from './address.js';
 import {
   AF_INET,
   AF_INET6,
@@ -299,8 +299,7 @@ export function checkDaemon(op: string, d: DaemonSpec): DaemonWire {
     const g = typeof d.mcastGroup === 'string' ? parseAddress(d.mcastGroup) : undefined;
     if (!g) throw inputError(op, 'mcastGroup', `${op}: mcastGroup ${notAnAddress(d.mcastGroup)}`);
     // (the kernel refuses any other group with a bare EINVAL)
-    const multicast = g.family === 'inet' ? g.bytes[0]! >= 224 && g.bytes[0]! <= 239 : g.bytes[0] === 0xff;
-    if (!multicast) {
+    if (!isMulticast(g.family, g.bytes)) {
       throw inputError(op, 'mcastGroup', `${op}: mcastGroup ${d.mcastGroup} is not a multicast address (${g.family === 'inet' ? '224.0.0.0/4' : 'ff00::/8'})`);
     }
     if (g.family === 'inet') w.group4 = g.bytes;
