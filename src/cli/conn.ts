@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../ipvs/constants.js';
 import { Fmt, fail } from './command.js';
-import { inetNtop, inetPton4, inetPton6 } from './cparse.js';
+import { inetNtop, inetNtopAf, inetPton4, inetPton6 } from './cparse.js';
 import { addrPortName, type HostNames } from './format.js';
 import { addrToHost } from './names.js';
 
@@ -119,16 +119,11 @@ export async function formatConnTable(text: string, format: number): Promise<str
   return out;
 }
 
-/** The address as ipvsadm prints it: as many of its bytes as the family says. */
-function textOf(af: number, bytes: Uint8Array): string {
-  return inetNtop(af === AF_INET6 ? bytes.subarray(0, 16) : bytes.subarray(0, 4));
-}
-
 function connLine(l: ConnLine, format: number, names: HostNames): string {
   const c = l.conn;
-  const cname = addrPortName(l.af, textOf(l.af, l.caddr), c.client.port, l.proto, format, names);
-  const vname = addrPortName(l.af, textOf(l.af, l.vaddr), c.virtual.port, l.proto, format, names);
-  const dname = addrPortName(l.daf, textOf(l.daf, l.daddr), c.destination.port, l.proto, format, names);
+  const cname = addrPortName(l.af, inetNtopAf(l.af, l.caddr), c.client.port, l.proto, format, names);
+  const vname = addrPortName(l.af, inetNtopAf(l.af, l.vaddr), c.virtual.port, l.proto, format, names);
+  const dname = addrPortName(l.daf, inetNtopAf(l.daf, l.daddr), c.destination.port, l.proto, format, names);
   const expire = `${String(Math.floor(c.expires / 60)).padStart(2, '0')}:${String(c.expires % 60).padStart(2, '0')}`;
   const head = `${c.protocol.padEnd(3)} ${expire.padEnd(6)} ${c.state.padEnd(11)} ${cname.padEnd(18)} ${vname.padEnd(18)} `;
   if (format & Fmt.PERSISTENTCONN && l.n === 11) return `${head}${dname.padEnd(16)} ${c.pe!.padEnd(18)} ${c.peData}\n`;

@@ -4,7 +4,8 @@
  * the same argument text. Addresses are handled as bytes: 4 for IPv4, 16 for
  * IPv6.
  */
-import { NOT_IPV4, formatIPv6, ipv4 } from '../ipvs/address.js';
+import { NOT_IPV4, formatAddress, formatIPv6, ipv4 } from '../ipvs/address.js';
+import { AF_INET6 } from '../ipvs/constants.js';
 
 const SPACE = /^[ \t\n\v\f\r]*/;
 
@@ -164,6 +165,11 @@ export function inetPton6(s: string): Uint8Array | undefined {
 export function inetNtop(bytes: Uint8Array): string {
   if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   return formatIPv6(bytes);
+}
+
+/** inet_ntop(af, bytes) on a 16-byte slot: IPv4 reads its first 4 bytes. */
+export function inetNtopAf(af: number, bytes: Uint8Array): string {
+  return formatAddress(af === AF_INET6 ? 'inet6' : 'inet', bytes);
 }
 
 /** Address text (as the library formats it) back to bytes. */

@@ -2,6 +2,7 @@
  * ipvsadm's listing and save formats, printf for printf (print_title,
  * print_service_entry, print_largenum, list_timeout, list_daemon).
  */
+import { numberToMask } from '../ipvs/address.js';
 import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag } from '../ipvs/constants.js';
 import type { Daemon, Info, Timeouts } from '../ipvs/types.js';
 import { Fmt, protoName } from './command.js';
@@ -148,10 +149,6 @@ function protocolOption(p: number): string {
   return p === IPPROTO_TCP ? '-t' : p === IPPROTO_UDP ? '-u' : p === IPPROTO_SCTP ? '--sctp-service' : '--xxx-service';
 }
 
-function maskText(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
-}
-
 /** print_service_entry: the service line and its (already ordered) destinations. */
 export function serviceEntry(se: SvcRow, dests: DestRow[], format: number, names: HostNames): string {
   let svcName: string;
@@ -173,7 +170,7 @@ export function serviceEntry(se: SvcRow, dests: DestRow[], format: number, names
     out = `-A ${svcName} -s ${se.sched}`;
     if (se.flags & SvcFlag.PERSISTENT) {
       out += ` -p ${se.timeout}`;
-      if (se.af === AF_INET && se.netmask !== 0xffffffff) out += ` -M ${maskText(se.netmask)}`;
+      if (se.af === AF_INET && se.netmask !== 0xffffffff) out += ` -M ${numberToMask(se.netmask)}`;
       if (se.af === AF_INET6 && se.netmask !== 128) out += ` -M ${se.netmask}`;
     }
     if (se.pe) out += ` --pe ${se.pe}`;
@@ -190,7 +187,7 @@ export function serviceEntry(se: SvcRow, dests: DestRow[], format: number, names
     if (se.flags & SCHED_MASK) out += ` (${schedFlags(se)})`;
     if (se.flags & SvcFlag.PERSISTENT) {
       out += ` persistent ${se.timeout}`;
-      if (se.af === AF_INET && se.netmask !== 0xffffffff) out += ` mask ${maskText(se.netmask)}`;
+      if (se.af === AF_INET && se.netmask !== 0xffffffff) out += ` mask ${numberToMask(se.netmask)}`;
       if (se.af === AF_INET6 && se.netmask !== 128) out += ` mask ${se.netmask}`;
       if (se.pe) out += ` pe ${se.pe}`;
     }

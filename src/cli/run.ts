@@ -6,11 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { Ipvs } from '../client.js';
 import { IpvsError } from '../errors.js';
+import { numberToMask } from '../ipvs/address.js';
 import { AF_INET6, ConnFlag, SvcFlag } from '../ipvs/constants.js';
 import type { DaemonSpec, DestinationKey, DestinationSpec, Forwarding, SchedulerFlag, Service, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { CliExit, Fmt, OPT, type Command, type DestEntry, type SvcEntry } from './command.js';
 import { formatConnTable, parseConnTable, readConnTable } from './conn.js';
-import { inetNtop } from './cparse.js';
+import { inetNtop, inetNtopAf } from './cparse.js';
 import { describeError, ipvsStrerror, strerror } from './errors.js';
 import { addressesOf, daemonLines, header, serviceEntry, timeoutsLine, title } from './format.js';
 import { connectionsJson, daemonsJson, servicesJson, timeoutsJson } from './json.js';
@@ -25,20 +26,16 @@ export interface Io {
 
 // ---- command entries -> library specs ---------------------------------------
 
-function addrOf(af: number, addr: Uint8Array): string {
-  return af === AF_INET6 ? inetNtop(addr) : `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}`;
-}
-
 export function serviceKey(s: SvcEntry): ServiceKey {
   if (s.fwmark) return { fwmark: s.fwmark, family: s.af === AF_INET6 ? 'inet6' : 'inet' };
   const protocol = s.protocol === 6 ? 'tcp' : s.protocol === 17 ? 'udp' : 'sctp';
-  return { protocol, address: addrOf(s.af, s.addr), port: s.port };
+  return { protocol, address: inetNtopAf(s.af, s.addr), port: s.port };
 }
 
-/** Every setting explicit: ipvsadm -E resets what is not given. */
 const NO_FLAGS: readonly SchedulerFlag[] = Object.freeze([]);
 const SCHED_FLAGS = SvcFlag.SCHED1 | SvcFlag.SCHED2 | SvcFlag.SCHED3;
 
+/** Every setting explicit: ipvsadm -E resets what is not given. */
 export function serviceSpec(s: SvcEntry): ServiceSpec {
   let schedulerFlags = NO_FLAGS;
   if (s.flags & SCHED_FLAGS) {
@@ -48,12 +45,11 @@ export function serviceSpec(s: SvcEntry): ServiceSpec {
     if (s.flags & SvcFlag.SCHED3) f.push('flag-3');
     schedulerFlags = f;
   }
-  const n = s.netmask >>> 0;
   const spec = serviceKey(s) as ServiceSpec;
   spec.scheduler = s.schedName;
   spec.schedulerFlags = schedulerFlags as SchedulerFlag[];
   spec.persistent = s.flags & SvcFlag.PERSISTENT ? s.timeout : false;
-  spec.netmask = s.af === AF_INET6 ? s.netmask : n === 0xffffffff ? '255.255.255.255' : `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
+  spec.netmask = s.af === AF_INET6 ? s.netmask : numberToMask(s.netmask >>> 0);
   spec.onePacket = (s.flags & SvcFlag.ONEPACKET) !== 0;
   spec.pe = s.peName;
   return spec;
@@ -64,20 +60,17 @@ const FORWARDING: Record<number, Forwarding> = {
 };
 
 export function destKey(d: DestEntry): DestinationKey {
-  return { address: addrOf(d.af, d.addr), port: d.port };
+  return { address: inetNtopAf(d.af, d.addr), port: d.port };
 }
 
 /** Every setting explicit: ipvsadm -e resets what is not given. */
 export function destSpec(d: DestEntry): DestinationSpec {
   const forwarding = FORWARDING[d.connFlags & ConnFlag.FWD_MASK] ?? 'route';
-  const spec: DestinationSpec = {
-    address: addrOf(d.af, d.addr),
-    port: d.port,
-    forwarding,
-    weight: d.weight,
-    upperThreshold: d.uThreshold,
-    lowerThreshold: d.lThreshold,
-  };
+  const spec = destKey(d) as DestinationSpec;
+  spec.forwarding = forwarding;
+  spec.weight = d.weight;
+  spec.upperThreshold = d.uThreshold;
+  spec.lowerThreshold = d.lThreshold;
   if (forwarding === 'tunnel') {
     const type = (['ipip', 'gue', 'gre'] as const)[d.tunType] ?? 'ipip';
     const checksum = d.tunFlags & 2 ? 'remcsum' : d.tunFlags & 1 ? 'csum' : 'none';

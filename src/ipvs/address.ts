@@ -142,8 +142,7 @@ export function formatIPv6(b: Uint8Array): string {
 
 /** Dotted IPv4 netmask <-> prefix length. */
 export function prefixToMask(prefix: number): string {
-  const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return [m >>> 24, (m >>> 16) & 0xff, (m >>> 8) & 0xff, m & 0xff].join('.');
+  return numberToMask(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 }
 
 export function maskToNumber(mask: string): number {
@@ -151,6 +150,7 @@ export function maskToNumber(mask: string): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
 }
 
+/** A 32-bit mask (or address) as a dotted quad. */
 export function numberToMask(n: number): string {
-  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
+  return `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
 }
