@@ -176,14 +176,12 @@ function ordered(services: Service[], format: number): Array<{ row: SvcRow; dest
   return rows;
 }
 
-/** How much text a long listing gathers before handing it to `emit`. */
-const LISTING_CHUNK = 64 * 1024;
-
 /**
- * Runs a listing (-L and its variants, -S); returns the text to print (or
- * the rest of it, when `emit` took the first parts: a long listing is handed
- * out as it is formatted, so that its text need not be held whole). Throws
- * CliExit(1) on failure, always before any text is emitted.
+ * Runs a listing (-L and its variants, -S); returns the text to print. With
+ * `emit`, a full listing hands each service's text to it as it is formatted
+ * instead (the caller decides when to write: see main.ts), so that a long
+ * listing's text need not be held whole. Throws CliExit(1) on failure,
+ * always before any text is emitted.
  */
 export async function listing(ipvs: Ipvs | undefined, c: Command, emit?: (text: string) => void): Promise<string> {
   const o = c.options;
@@ -220,7 +218,7 @@ export async function listing(ipvs: Ipvs | undefined, c: Command, emit?: (text: 
     out += title(c.format);
     for (const r of rows) {
       out += serviceEntry(r.row, r.dests, c.format, names);
-      if (emit && out.length >= LISTING_CHUNK) {
+      if (emit) {
         emit(out);
         out = '';
       }
