@@ -67,8 +67,13 @@ export function netnsPath(netns: string): string {
   return `/var/run/netns/${netns}`;
 }
 
-export class Ipvs {
-  private constructor(
+/**
+ * The low-level client. Higher layers (apply, agent, metrics) are functions
+ * over it, or methods of a subclass facade; `open` builds whichever class it
+ * is called on.
+ */
+export class IpvsClient {
+  protected constructor(
     private readonly conn: Connection,
     /** The IPVS generic netlink family id. */
     readonly familyId: number,
@@ -84,7 +89,9 @@ export class Ipvs {
    * `modprobe ip_vs`), without privilege (EPERM: CAP_NET_ADMIN), or when the
    * namespace cannot be entered.
    */
-  static async open(opts: OpenOptions = {}): Promise<Ipvs> {
+  static async open<T extends IpvsClient>(this: { prototype: T }, opts: OpenOptions = {}): Promise<T> {
+    // (the constructor is protected: `this` is IpvsClient or a subclass of it)
+    const Client = this as unknown as new (conn: Connection, familyId: number) => T;
     const path = opts.netns === undefined ? undefined : netnsPath(opts.netns);
     const debug = typeof opts.debug === 'function' ? opts.debug : opts.debug || process.env.IPVS_DEBUG ? (l: string) => process.stderr.write(`ipvs: ${l}\n`) : undefined;
     let conn: Connection;
@@ -106,7 +113,7 @@ export class Ipvs {
     }
     try {
       const fam = await resolveFamily(conn, IPVS_GENL_NAME);
-      const ipvs = new Ipvs(conn, fam.id);
+      const ipvs = new Client(conn, fam.id);
       await ipvs.info(); // every IPVS command needs CAP_NET_ADMIN: find out now
       return ipvs;
     } catch (e) {
@@ -349,6 +356,9 @@ export class Ipvs {
   private batchTarget: BatchTarget | undefined;
 }
 
+
+/** The client under its historical name (src/index.ts exports the facade as `Ipvs`). */
+export { IpvsClient as Ipvs };
 
 function missingService(op: string, key: ServiceKey): IpvsError {
   const k = checkServiceKey(op, key);
