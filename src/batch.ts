@@ -2,13 +2,11 @@
  * A batch queues changes and sends them together: many messages to one
  * system call, replies read in bulk, one result per operation in order.
  */
-import { Errno, IpvsError } from './errors.js';
-import { type Request, type RequestSource, type Settle, kernelError } from './netlink/connection.js';
-import type { ByteWriter } from './netlink/attributes.js';
-import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService } from './ipvs/fast.js';
+import { IpvsError, asInputError } from './errors.js';
+import type { Request, RequestSource, Settle } from './netlink/request.js';
+import { CHANGES, type ChangeName, writeFast } from './ipvs/changes.js';
 import { keyOf } from './ipvs/keys.js';
 import { mergeDestination, mergeService } from './ipvs/merge.js';
-import * as req from './ipvs/requests.js';
 import type { DestinationKey, DestinationSpec, Service, ServiceKey, ServiceSpec, Timeouts } from './ipvs/types.js';
 import { type ServiceKeyWire, checkDestinationKey, checkServiceKey } from './ipvs/validate.js';
 import { formatAddress } from './ipvs/address.js';
@@ -41,16 +39,7 @@ export interface BatchTarget {
   listServices(opts: { withDestinations?: boolean }): Promise<Service[]>;
 }
 
-type Op =
-  | { op: 'addService'; spec: ServiceSpec }
-  | { op: 'updateService'; spec: ServiceSpec }
-  | { op: 'deleteService'; key: ServiceKey }
-  | { op: 'addDestination'; key: ServiceKey; dest: DestinationSpec }
-  | { op: 'updateDestination'; key: ServiceKey; dest: DestinationSpec }
-  | { op: 'deleteDestination'; key: ServiceKey; dest: DestinationKey }
-  | { op: 'zero'; key?: ServiceKey }
-  | { op: 'flush' }
-  | { op: 'setTimeouts'; timeouts: Partial<Timeouts> };
+type OpName = ChangeName;
 
 /** Operations per block of an OpList (1 << SHIFT). */
 const SHIFT = 8;
@@ -63,10 +52,10 @@ const BLOCK = 1 << SHIFT;
  * fixed size (one growing array would be copied whole at every doubling).
  */
 class OpList {
-  private readonly nameBlocks: Op['op'][][] = [];
+  private readonly nameBlocks: OpName[][] = [];
   private readonly argBlocks: unknown[][] = [];
   length = 0;
-  push(name: Op['op'], a?: unknown, b?: unknown): void {
+  push(name: OpName, a?: unknown, b?: unknown): void {
     const i = this.length++;
     if ((i & (BLOCK - 1)) === 0) {
       // (the first blocks grow as they fill: most batches are small)
@@ -79,41 +68,16 @@ class OpList {
     this.argBlocks[k]![2 * at] = a;
     this.argBlocks[k]![2 * at + 1] = b;
   }
-  name(i: number): Op['op'] {
+  name(i: number): OpName {
     return this.nameBlocks[i >> SHIFT]![i & (BLOCK - 1)]!;
   }
   arg(i: number, which: 0 | 1): unknown {
     return this.argBlocks[i >> SHIFT]![2 * (i & (BLOCK - 1)) + which];
   }
   /** Whether any operation is one of `names`. */
-  some(names: Op['op'][]): boolean {
+  some(names: OpName[]): boolean {
     for (let i = 0; i < this.length; i++) if (names.includes(this.name(i))) return true;
     return false;
-  }
-  /** Operation `i` as an object (for the general path, which is rare). */
-  get(i: number): Op {
-    const a = this.arg(i, 0);
-    const b = this.arg(i, 1);
-    switch (this.name(i)) {
-      case 'addService':
-        return { op: 'addService', spec: a as ServiceSpec };
-      case 'updateService':
-        return { op: 'updateService', spec: a as ServiceSpec };
-      case 'deleteService':
-        return { op: 'deleteService', key: a as ServiceKey };
-      case 'addDestination':
-        return { op: 'addDestination', key: a as ServiceKey, dest: b as DestinationSpec };
-      case 'updateDestination':
-        return { op: 'updateDestination', key: a as ServiceKey, dest: b as DestinationSpec };
-      case 'deleteDestination':
-        return { op: 'deleteDestination', key: a as ServiceKey, dest: b as DestinationKey };
-      case 'zero':
-        return a === undefined ? { op: 'zero' } : { op: 'zero', key: a as ServiceKey };
-      case 'flush':
-        return { op: 'flush' };
-      case 'setTimeouts':
-        return { op: 'setTimeouts', timeouts: a as Partial<Timeouts> };
-    }
   }
 }
 
@@ -190,19 +154,18 @@ export class Batch {
       let left = ops.length;
       const family = this.target.familyId;
       this.target.feed({
-        // The common changes go straight into the send buffer (see fast.ts);
-        // anything else, and every refusal, through the general path.
-        write: (w) => next < ops.length && writeFast(w, family, ops.name(next), ops.arg(next, 0), ops.arg(next, 1)) && ++next > 0,
-        next: () => (next < ops.length ? this.tryBuild(ops.get(next++), current) : undefined),
+        // The common changes go straight into the send buffer (the table's
+        // fast writers); anything else, and every refusal, through the
+        // general builder (bench row "batch()").
+        write: (w) => next < ops.length && writeFast(w, family, CHANGES[ops.name(next)], ops.arg(next, 0), ops.arg(next, 1)) && ++next > 0,
+        next: () => (next < ops.length ? this.tryBuild(ops, next++, current) : undefined),
         settle: (i, error) => {
           const operation = ops.name(i);
           results[i] = error ? { ok: false, operation, error } : SUCCESS[operation];
           if (--left === 0) resolve(results);
         },
-        describe: (i, status, seq) => {
-          const r = this.tryBuild(ops.get(i), current);
-          return r instanceof IpvsError ? r : r.describe ? r.describe(status, seq) : kernelError(status, r.operation, seq);
-        },
+        // (only written changes come here: they have no updates to merge)
+        describe: (i, status, seq) => CHANGES[ops.name(i)].explain(status, seq, ops.arg(i, 0), ops.arg(i, 1)),
         operation: (i) => ops.name(i),
       });
     });
@@ -221,7 +184,7 @@ export class Batch {
       const step = (i: number): void => {
         if (i === ops.length) return resolve(out);
         const operation = ops.name(i);
-        const r = this.tryBuild(ops.get(i), current);
+        const r = this.tryBuild(ops, i, current);
         if (r instanceof IpvsError) {
           out[i] = { ok: false, operation, error: r };
           return stop(i + 1);
@@ -231,7 +194,7 @@ export class Batch {
             out[i] = { ok: false, operation, error };
             return stop(i + 1);
           }
-          out[i] = SUCCESS[operation as Op['op']];
+          out[i] = SUCCESS[operation as OpName];
           step(i + 1);
         });
       };
@@ -239,13 +202,13 @@ export class Batch {
     });
   }
 
-  /** The request for an operation, or the error that refused it. */
-  private tryBuild(o: Op, current: Map<string, Service> | undefined): Request | IpvsError {
+  /** The request for operation `i`, or the error that refused it. */
+  private tryBuild(ops: OpList, i: number, current: Map<string, Service> | undefined): Request | IpvsError {
+    const name = ops.name(i);
     try {
-      return this.build(o, current);
+      return this.build(name, ops.arg(i, 0), ops.arg(i, 1), current);
     } catch (e) {
-      if (e instanceof IpvsError) return e;
-      return new IpvsError(`${o.op}: ${(e as Error)?.message ?? String(e)}`, { kind: 'input', errno: Errno.EINVAL, operation: o.op, cause: e });
+      return asInputError(e, name);
     }
   }
 
@@ -278,40 +241,34 @@ export class Batch {
 
   private lastKey: { protocol: string; address: string; port: number; wire: ServiceKeyWire } | undefined;
 
-  private build(o: Op, current: Map<string, Service> | undefined): Request {
+  /** The general builder of the table; updates first take their defaults from `current`. */
+  private build(name: OpName, a: unknown, b: unknown, current: Map<string, Service> | undefined): Request {
     const f = this.target.familyId;
-    switch (o.op) {
-      case 'addService':
-        return req.addService(f, o.spec);
+    switch (name) {
       case 'updateService': {
-        const cur = current?.get(checkServiceKey(o.op, o.spec).label);
-        return req.updateService(f, cur ? mergeService(cur, o.spec) : o.spec);
+        const spec = a as ServiceSpec;
+        const cur = current?.get(checkServiceKey(name, spec).label);
+        return CHANGES.updateService.build(f, cur ? mergeService(cur, spec) : spec, undefined);
       }
-      case 'deleteService':
-        return req.deleteService(f, o.key);
-      case 'addDestination':
-        return req.addDestination(f, o.key, o.dest, o.op, this.serviceKey(o.op, o.key));
       case 'updateDestination': {
-        const k = checkServiceKey(o.op, o.key);
-        const dk = checkDestinationKey(o.op, k, o.dest);
+        const dest = b as DestinationSpec;
+        const k = checkServiceKey(name, a as ServiceKey);
+        const dk = checkDestinationKey(name, k, dest);
         const addr = formatAddress(dk.family, dk.addr);
         const cur = current?.get(k.label)?.destinations?.find((d) => d.address === addr && d.port === dk.port);
-        return req.updateDestination(f, o.key, cur ? mergeDestination(cur, o.dest) : o.dest);
+        return CHANGES.updateDestination.build(f, a, cur ? mergeDestination(cur, dest) : dest, k);
       }
+      case 'addDestination':
       case 'deleteDestination':
-        return req.deleteDestination(f, o.key, o.dest, o.op, this.serviceKey(o.op, o.key));
-      case 'zero':
-        return req.zero(f, o.key);
-      case 'flush':
-        return req.flush(f);
-      case 'setTimeouts':
-        return req.setTimeouts(f, o.timeouts);
+        return CHANGES[name].build(f, a, b, this.serviceKey(name, a as ServiceKey));
+      default:
+        return CHANGES[name].build(f, a, b);
     }
   }
 }
 
-const success = (operation: Op['op']): BatchResult => Object.freeze({ ok: true, operation });
-const SUCCESS: Readonly<Record<Op['op'], BatchResult>> = {
+const success = (operation: OpName): BatchResult => Object.freeze({ ok: true, operation });
+const SUCCESS: Readonly<Record<OpName, BatchResult>> = {
   addService: success('addService'),
   updateService: success('updateService'),
   deleteService: success('deleteService'),
@@ -322,26 +279,3 @@ const SUCCESS: Readonly<Record<Op['op'], BatchResult>> = {
   flush: success('flush'),
   setTimeouts: success('setTimeouts'),
 };
-
-/** Writes an operation through the fast lane if it can (see fast.ts). */
-function writeFast(w: ByteWriter, family: number, name: Op['op'], a: unknown, b: unknown): boolean {
-  const start = w.length;
-  try {
-    switch (name) {
-      case 'addService':
-        return writeAddService(w, family, a as ServiceSpec);
-      case 'deleteService':
-        return writeDeleteService(w, family, a as ServiceKey);
-      case 'addDestination':
-        return writeAddDestination(w, family, a as ServiceKey, b as DestinationSpec);
-      case 'deleteDestination':
-        return writeDeleteDestination(w, family, a as ServiceKey, b as DestinationKey);
-      default:
-        return false;
-    }
-  } catch {
-    // (a getter that throws, say: the general path reports it)
-    w.length = start;
-    return false;
-  }
-}

@@ -8,9 +8,12 @@ import { Errno, IpvsError, inputError } from './errors.js';
 import { decodeGenl, resolveFamily } from './genetlink/genl.js';
 import { formatAddress } from './ipvs/address.js';
 import { NETLINK_GENERIC } from './netlink/constants.js';
-import { Connection, type Request } from './netlink/connection.js';
+import { Connection } from './netlink/connection.js';
 import type { NetlinkMessage } from './netlink/message.js';
+import type { Request } from './netlink/request.js';
 import { Batch, type BatchOptions, type BatchTarget } from './batch.js';
+import { CHANGES, type Change, writeFast } from './ipvs/changes.js';
+import { StagedChanges } from './staged.js';
 import { decodeDaemon, decodeInfo, decodeTimeouts } from './ipvs/codec.js';
 import { scanDestination, scanService } from './ipvs/scan.js';
 import { IPVS_GENL_NAME } from './ipvs/constants.js';
@@ -32,8 +35,6 @@ import type {
 } from './ipvs/types.js';
 import { checkServiceKey, checkDestinationKey } from './ipvs/validate.js';
 import { loadNative } from './native.js';
-import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService } from './ipvs/fast.js';
-import type { ByteWriter } from './netlink/attributes.js';
 import { keyOf } from './ipvs/keys.js';
 import { listServices } from './listing.js';
 
@@ -78,11 +79,11 @@ export class IpvsClient {
     /** The IPVS generic netlink family id. */
     readonly familyId: number,
   ) {
-    this.kinds = req.stagedKinds(familyId);
+    this.staged = new StagedChanges(conn);
   }
 
-  /** How staged changes are named and worded (see `staged`). */
-  private readonly kinds: ReturnType<typeof req.stagedKinds>;
+  /** Where common changes are encoded when called (see `change`). */
+  private readonly staged: StagedChanges;
 
   /**
    * Opens a handle. Fails with a plain sentence when IPVS is missing (ENOENT:
@@ -135,54 +136,34 @@ export class IpvsClient {
     this.conn.close();
   }
 
-  /** Sends a prepared request (used by batches too). */
-  send(r: Request): Promise<NetlinkMessage[]> {
-    return this.conn.request(r);
-  }
-
   /** Builds a request and sends it (the methods are async, so a validation error rejects). */
   private run(build: () => Request): Promise<NetlinkMessage[]> {
     return this.conn.request(build());
   }
 
   /**
-   * A change in one promise (no async wrapper: thousands of concurrent calls
-   * are common, and each wrapper is one more promise alive until the reply).
-   * Bad input still rejects rather than throws.
+   * A change, in one promise (no async wrapper: thousands of concurrent
+   * calls are common, and each wrapper is one more promise alive until the
+   * reply; bench row "conc"). The fast writer first: encoded now into the
+   * staging buffer and queued as bytes, with no request object (staged.ts).
+   * Declined, the general builder. Bad input rejects rather than throws.
    */
-  private change(build: () => Request): Promise<void> {
+  private change(c: Change, a: unknown, b?: unknown): Promise<void> {
+    if (c.fast && !this.conn.isClosed) {
+      if (writeFast(this.staged.writer(), this.familyId, c, a, b)) return this.staged.queue(c, a, b);
+    }
     let r: Request;
     try {
-      r = build();
+      r = c.build(this.familyId, a, b);
     } catch (e) {
       return Promise.reject(e);
     }
     return this.conn.requestVoid(r);
   }
 
-  /**
-   * A common change, encoded now by the fast lane (fast.ts) into the
-   * connection's staging buffer and queued as bytes, with no request
-   * object, so concurrent calls cost about what a batch does. Undefined
-   * when the lane declines (the caller then takes the general path).
-   */
-  private staged<A, B>(op: req.StagedOperation, write: (w: ByteWriter, family: number, a: A, b: B) => boolean, a: A, b: B): Promise<void> | undefined {
-    const w = this.conn.staging.writer();
-    const at = w.length;
-    let ok = false;
-    try {
-      ok = write(w, this.familyId, a, b);
-    } catch {
-      ok = false; // (a getter that throws, say: the general path reports it)
-    } finally {
-      if (!ok) w.length = at;
-    }
-    return ok ? this.conn.requestStaged(this.kinds[op], a, b) : undefined;
-  }
-
   /** Like `ipvsadm -A -t VIP:PORT -s SCHED [-p [T]] [-M MASK] [-b FLAGS] [-o] [--pe sip]`. */
   addService(spec: ServiceSpec): Promise<void> {
-    return this.staged('addService', writeAddService, spec, undefined) ?? this.change(() => req.addService(this.familyId, spec));
+    return this.change(CHANGES.addService, spec);
   }
 
   /**
@@ -200,7 +181,7 @@ export class IpvsClient {
 
   /** Like `ipvsadm -D -t VIP:PORT`. */
   deleteService(key: ServiceKey): Promise<void> {
-    return this.staged('deleteService', writeDeleteService, key, undefined) ?? this.change(() => req.deleteService(this.familyId, key));
+    return this.change(CHANGES.deleteService, key);
   }
 
   /** One service, or undefined when there is none with that key. */
@@ -248,7 +229,7 @@ export class IpvsClient {
   /** Like `ipvsadm -a -t VIP:PORT -r RIP:PORT -m -w 2`. */
   addDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
     if (dest && dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) return this.addTunnelDestination(service, dest);
-    return this.staged('addDestination', writeAddDestination, service, dest) ?? this.change(() => req.addDestination(this.familyId, service, dest));
+    return this.change(CHANGES.addDestination, service, dest);
   }
 
   private async addTunnelDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
@@ -291,7 +272,7 @@ export class IpvsClient {
 
   /** Like `ipvsadm -d -t VIP:PORT -r RIP:PORT`. */
   deleteDestination(service: ServiceKey, dest: DestinationKey): Promise<void> {
-    return this.staged('deleteDestination', writeDeleteDestination, service, dest) ?? this.change(() => req.deleteDestination(this.familyId, service, dest));
+    return this.change(CHANGES.deleteDestination, service, dest);
   }
 
   /** Removes every virtual service (like `ipvsadm -C`). */

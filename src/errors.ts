@@ -114,3 +114,78 @@ export class DecodeError extends IpvsError {
     super(message, { kind: 'decode', errno: 0, operation });
   }
 }
+
+// ---- factories: every error the transport and the client make, worded once ----
+
+/** What a kernel refusal says (netlink/message.ts's NetlinkStatus has this shape). */
+export interface KernelStatus {
+  errno: number;
+  message?: string;
+  offset?: number;
+}
+
+/** The kernel refused a request; `text` words it (default "<operation> failed"), the kernel's own text is appended. */
+export function kernelError(status: KernelStatus, operation: string, seq?: number, text?: string): IpvsError {
+  const base = text ?? `${operation} failed`;
+  const extra = status.message ? `: ${status.message}` : '';
+  return new IpvsError(`${base}${extra}`, {
+    kind: 'kernel',
+    errno: status.errno,
+    operation,
+    ...(status.message !== undefined ? { kernelMessage: status.message } : {}),
+    ...(status.offset !== undefined ? { kernelOffset: status.offset } : {}),
+    ...(seq !== undefined ? { seq } : {}),
+  });
+}
+
+/** A system call on the socket failed; `e` is the addon's error (errno, syscall) or anything thrown. */
+export function socketError(e: unknown, operation: string, text?: string): IpvsError {
+  const ne = (e ?? {}) as { errno?: unknown; syscall?: unknown; message?: unknown };
+  const errno = typeof ne.errno === 'number' ? ne.errno : 0;
+  return new IpvsError(text ?? `${operation}: ${typeof ne.message === 'string' ? ne.message : String(e)}`, {
+    kind: 'socket',
+    errno,
+    operation,
+    cause: e,
+    ...(typeof ne.syscall === 'string' ? { syscall: ne.syscall } : {}),
+  });
+}
+
+/** The kernel dropped replies (ENOBUFS): which ones cannot be known. */
+export const OVERRUN_TEXT = 'the kernel dropped netlink replies (receive buffer overrun); the outcome of this request is unknown';
+
+/** A call made on a closed handle. */
+export function closedError(operation: string): IpvsError {
+  return new IpvsError('the IPVS handle is closed', { kind: 'socket', errno: 9, operation });
+}
+
+/** A request still waiting when its handle was closed. */
+export function closedWaitingError(operation: string, seq?: number): IpvsError {
+  return new IpvsError('the IPVS handle was closed before the reply came', { kind: 'socket', errno: 9, operation, ...(seq !== undefined ? { seq } : {}) });
+}
+
+/** No reply within the handle's timeout. */
+export function timeoutError(operation: string, timeoutMs: number, seq: number): IpvsError {
+  return new IpvsError(`${operation}: no reply from the kernel within ${timeoutMs} ms`, { kind: 'timeout', errno: Errno.ETIMEDOUT, operation, seq });
+}
+
+/** A dump answered with NLM_F_DUMP_INTR: retry it. */
+export function interruptedError(operation: string, seq: number): IpvsError {
+  return new IpvsError(`${operation}: the dump was interrupted by a concurrent change; try again`, { kind: 'interrupted', errno: Errno.EINTR, operation, seq });
+}
+
+/** A reply (or a buffer of them) that did not decode. */
+export function replyDecodeError(text: string, operation: string, seq?: number, cause?: unknown): IpvsError {
+  return new IpvsError(`a reply did not decode: ${text}`, { kind: 'decode', errno: 0, operation, ...(seq !== undefined ? { seq } : {}), ...(cause !== undefined ? { cause } : {}) });
+}
+
+/** A request whose bytes were not one netlink message (a bug of its builder, or input it did not check). */
+export function encodeError(operation: string, e: unknown): IpvsError {
+  return new IpvsError(`${operation}: the request did not encode: ${(e as Error)?.message ?? String(e)}`, { kind: 'input', errno: Errno.EINVAL, operation, cause: e });
+}
+
+/** Anything thrown while checking or encoding input, as the input error it is (IpvsErrors pass through). */
+export function asInputError(e: unknown, operation: string, prefix = operation): IpvsError {
+  if (e instanceof IpvsError) return e;
+  return new IpvsError(`${prefix}: ${(e as Error)?.message ?? String(e)}`, { kind: 'input', errno: Errno.EINVAL, operation, cause: e });
+}

@@ -1,16 +1,14 @@
 /**
- * One function per IPVS command: validate the input, encode the message and
- * say how to word a refusal. The client and batches both send these, so a
- * batch does exactly what the single calls do.
+ * One function per IPVS command, the general path: validate the input, keep
+ * how to encode the message and how to word a refusal. The client and
+ * batches both send these (through changes.ts for changes), so a batch does
+ * exactly what the single calls do.
  */
 import type { IpvsError } from '../errors.js';
-import { writeGenl } from '../genetlink/genl.js';
-import { Arena, type Packed, copyPacked } from '../netlink/arena.js';
+import { encodeGenl, writeGenl } from '../genetlink/genl.js';
 import type { AttributeEncoder, ByteWriter } from '../netlink/attributes.js';
-import { type Request, type StagedKind, kernelError } from '../netlink/connection.js';
-import { NLM_F_ACK, NLM_F_REQUEST } from '../netlink/constants.js';
-import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService, writeDumpDestinations } from './fast.js';
 import type { NetlinkStatus } from '../netlink/message.js';
+import type { Request } from '../netlink/request.js';
 import { encodeDaemon, encodeDestination, encodeDestinationKey, encodeService, encodeServiceKey, encodeTimeouts } from './codec.js';
 import { Cmd, IPVS_GENL_VERSION } from './constants.js';
 import { type Subject, describeStatus } from './describe.js';
@@ -32,115 +30,37 @@ const REPLYLESS = new Set<number>([
   Cmd.NEW_DAEMON, Cmd.DEL_DAEMON, Cmd.SET_CONFIG, Cmd.FLUSH, Cmd.ZERO,
 ]);
 
-/** Where requests encode their messages (see Arena). */
-const arena = new Arena();
-const ACKED = NLM_F_REQUEST | NLM_F_ACK;
-
-/** A request whose message is already packed in the arena: its bytes, on demand or into the send buffer. */
-abstract class PackedRequest {
-  /** See Request.onReply (set by whoever streams a dump). */
-  onReply?: Request['onReply'];
-  constructor(protected readonly packed: Packed) {}
-  get message(): Uint8Array {
-    const p = this.packed;
-    return p.buf.subarray(p.at, p.at + p.len);
-  }
-  encode(w: ByteWriter): void {
-    copyPacked(w, this.packed);
-  }
-}
-
 /**
- * A validated IPVS request, encoded when made (into the shared arena) so
- * that it holds only its bytes and what error messages need.
+ * A validated IPVS request. It keeps the validated input and writes its
+ * message straight into the send buffer when sent (`encode`); `message`
+ * encodes it on its own, for tests and debugging.
  */
-class IpvsRequest extends PackedRequest implements Request {
+class IpvsRequest implements Request {
   readonly replyless: boolean;
   /** DEL_DAEMON answers nothing when the thread it stops had not run yet (see Request). */
   readonly mayGoUnanswered: boolean;
+  /** See Request.onReply (set by whoever streams a dump). */
+  onReply?: Request['onReply'];
   constructor(
-    family: number,
-    cmd: number,
+    private readonly family: number,
+    private readonly cmd: number,
     readonly operation: string,
     private readonly subject: Subject,
-    attrs: ((e: AttributeEncoder) => void) | undefined,
+    private readonly attrs: ((e: AttributeEncoder) => void) | undefined,
     readonly dump: boolean,
   ) {
-    super(arena.pack((w) => writeGenl(w, family, cmd, IPVS_GENL_VERSION, dump, attrs)));
     this.replyless = !dump && REPLYLESS.has(cmd);
     this.mayGoUnanswered = cmd === Cmd.DEL_DAEMON;
+  }
+  get message(): Uint8Array {
+    return encodeGenl(this.family, this.cmd, IPVS_GENL_VERSION, this.dump, this.attrs);
+  }
+  encode(w: ByteWriter): void {
+    writeGenl(w, this.family, this.cmd, IPVS_GENL_VERSION, this.dump, this.attrs);
   }
   describe(status: NetlinkStatus, seq: number): IpvsError {
     return describeStatus(this.operation, status, seq, this.subject);
   }
-}
-
-/**
- * A change the fast lane encoded (see fast.ts): the same bytes, without
- * building the validated objects. A refusal is worded by the general path,
- * run then (only then) on the same input.
- */
-class FastRequest extends PackedRequest implements Request {
-  readonly replyless: boolean;
-  constructor(
-    readonly operation: string,
-    packed: Packed,
-    /** The general path and its input (kept for wording a refusal). */
-    private readonly general: (family: number, a: never, b: never, op: string) => Request,
-    private readonly family: number,
-    private readonly a: unknown,
-    private readonly b: unknown,
-    readonly dump = false,
-  ) {
-    super(packed);
-    this.replyless = !dump;
-  }
-  describe(status: NetlinkStatus, seq: number): IpvsError {
-    return explainFast(this.general, this.family, this.a, this.b, this.operation, status, seq);
-  }
-}
-
-type General = (family: number, a: never, b: never, op: string) => Request;
-
-/** Words a refusal of a fast-lane change: the general path, run now on the same input. */
-function explainFast(general: General, family: number, a: unknown, b: unknown, op: string, status: NetlinkStatus, seq: number): IpvsError {
-  try {
-    const r = general(family, a as never, b as never, op);
-    if (r.describe) return r.describe(status, seq);
-  } catch {
-    // (the input changed since: word it plainly)
-  }
-  return kernelError(status, op, seq);
-}
-
-/** The changes the fast lane (fast.ts) can stage (see Connection.requestStaged). */
-export type StagedOperation = 'addService' | 'deleteService' | 'addDestination' | 'deleteDestination';
-
-/**
- * Staged changes of one IPVS family id: the fast lane encodes the message
- * when called, without an ack flag; a refusal is worded through the general
- * path, only when there is one.
- */
-export function stagedKinds(family: number): Readonly<Record<StagedOperation, StagedKind>> {
-  const kind = (operation: StagedOperation, general: General): StagedKind => ({
-    operation,
-    explain: (status, seq, a, b) => explainFast(general, family, a, b, operation, status, seq),
-  });
-  return {
-    addService: kind('addService', addServiceGeneral),
-    deleteService: kind('deleteService', deleteServiceGeneral),
-    addDestination: kind('addDestination', addDestinationGeneral),
-    deleteDestination: kind('deleteDestination', deleteDestinationGeneral),
-  };
-}
-
-/** Packs a fast-lane message (with NLM_F_ACK, like every other request); undefined when the lane declines. */
-function packFast(write: (w: ByteWriter) => boolean): Packed | undefined {
-  let wrote = false;
-  const p = arena.pack((w) => {
-    wrote = write(w);
-  });
-  return wrote ? p : undefined;
 }
 
 function make(family: number, cmd: number, operation: string, subject: Subject, attrs?: (e: AttributeEncoder) => void, dump = false): Request {
@@ -148,19 +68,18 @@ function make(family: number, cmd: number, operation: string, subject: Subject, 
 }
 
 /** The subject of a change to a service, for error wording. */
-function serviceSubject(s: { label: string; scheduler: string; pe?: string }): Subject {
+export function serviceSubject(s: { label: string; scheduler: string; pe?: string }): Subject {
   const subject: Subject = { service: s.label, scheduler: s.scheduler };
   if (s.pe) subject.pe = s.pe;
   return subject;
 }
 
-export function addService(family: number, spec: ServiceSpec, op = 'addService'): Request {
-  const fast = packFast((w) => writeAddService(w, family, spec, ACKED));
-  if (fast) return new FastRequest(op, fast, addServiceGeneral, family, spec, undefined);
-  return addServiceGeneral(family, spec, undefined, op);
+/** The subject of a change to a real server (a full one says whether the families differ). */
+export function destinationSubject(k: ServiceKeyWire, d: { label: string; af: number; fwd?: number }): Subject {
+  return d.fwd === undefined ? { service: k.label, destination: d.label } : { service: k.label, destination: d.label, mixedFamily: d.af !== k.af };
 }
 
-function addServiceGeneral(family: number, spec: ServiceSpec, _unused: unknown, op: string): Request {
+export function addService(family: number, spec: ServiceSpec, op = 'addService'): Request {
   const s = checkService(op, spec);
   return make(family, Cmd.NEW_SERVICE, op, serviceSubject(s), (e) => encodeService(e, s));
 }
@@ -171,12 +90,6 @@ export function updateService(family: number, spec: ServiceSpec, op = 'updateSer
 }
 
 export function deleteService(family: number, key: ServiceKey, op = 'deleteService'): Request {
-  const fast = packFast((w) => writeDeleteService(w, family, key, ACKED));
-  if (fast) return new FastRequest(op, fast, deleteServiceGeneral, family, key, undefined);
-  return deleteServiceGeneral(family, key, undefined, op);
-}
-
-function deleteServiceGeneral(family: number, key: ServiceKey, _unused: unknown, op: string): Request {
   const k = checkServiceKey(op, key);
   return make(family, Cmd.DEL_SERVICE, op, { service: k.label }, (e) => encodeServiceKey(e, k));
 }
@@ -190,14 +103,8 @@ export function listServices(family: number, op = 'listServices'): Request {
   return make(family, Cmd.GET_SERVICE, op, {}, undefined, true);
 }
 
-/** The destination dump of a service given as a key (listings: one per service, so the fast lane where it can). */
+/** The destination dump of a service given as a key (listings take the fast writer first: see listing.ts). */
 export function listDestinationsOf(family: number, key: ServiceKey, op = 'listDestinations'): Request {
-  const fast = packFast((w) => writeDumpDestinations(w, family, key));
-  if (fast) return new FastRequest(op, fast, listDestinationsGeneral, family, key, undefined, true);
-  return listDestinationsGeneral(family, key, undefined, op);
-}
-
-function listDestinationsGeneral(family: number, key: ServiceKey, _unused: unknown, op: string): Request {
   return listDestinations(family, checkServiceKey(op, key), op);
 }
 
@@ -207,15 +114,9 @@ export function listDestinations(family: number, key: ServiceKeyWire, op = 'list
 
 /** `keyWire`: the service key already validated (a batch validates each service once). */
 export function addDestination(family: number, key: ServiceKey, dest: DestinationSpec, op = 'addDestination', keyWire?: ServiceKeyWire): Request {
-  const fast = packFast((w) => writeAddDestination(w, family, key, dest, ACKED));
-  if (fast) return new FastRequest(op, fast, addDestinationGeneral, family, key, dest);
-  return addDestinationGeneral(family, key, dest, op, keyWire);
-}
-
-function addDestinationGeneral(family: number, key: ServiceKey, dest: DestinationSpec, op: string, keyWire?: ServiceKeyWire): Request {
   const k = keyWire ?? checkServiceKey(op, key);
   const d = checkDestination(op, k, dest);
-  return make(family, Cmd.NEW_DEST, op, { service: k.label, destination: d.label, mixedFamily: d.af !== k.af }, (e) => {
+  return make(family, Cmd.NEW_DEST, op, destinationSubject(k, d), (e) => {
     encodeServiceKey(e, k);
     encodeDestination(e, d);
   });
@@ -224,22 +125,16 @@ function addDestinationGeneral(family: number, key: ServiceKey, dest: Destinatio
 export function updateDestination(family: number, key: ServiceKey, dest: DestinationSpec, op = 'updateDestination', keyWire?: ServiceKeyWire): Request {
   const k = keyWire ?? checkServiceKey(op, key);
   const d = checkDestination(op, k, dest);
-  return make(family, Cmd.SET_DEST, op, { service: k.label, destination: d.label, mixedFamily: d.af !== k.af }, (e) => {
+  return make(family, Cmd.SET_DEST, op, destinationSubject(k, d), (e) => {
     encodeServiceKey(e, k);
     encodeDestination(e, d);
   });
 }
 
 export function deleteDestination(family: number, key: ServiceKey, dest: DestinationKey, op = 'deleteDestination', keyWire?: ServiceKeyWire): Request {
-  const fast = packFast((w) => writeDeleteDestination(w, family, key, dest, ACKED));
-  if (fast) return new FastRequest(op, fast, deleteDestinationGeneral, family, key, dest);
-  return deleteDestinationGeneral(family, key, dest, op, keyWire);
-}
-
-function deleteDestinationGeneral(family: number, key: ServiceKey, dest: DestinationKey, op: string, keyWire?: ServiceKeyWire): Request {
   const k = keyWire ?? checkServiceKey(op, key);
   const d = checkDestinationKey(op, k, dest);
-  return make(family, Cmd.DEL_DEST, op, { service: k.label, destination: d.label }, (e) => {
+  return make(family, Cmd.DEL_DEST, op, destinationSubject(k, d), (e) => {
     encodeServiceKey(e, k);
     encodeDestinationKey(e, d);
   });

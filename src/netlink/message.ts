@@ -7,6 +7,8 @@ import { AttributeDecoder, ByteWriter } from './attributes.js';
 import {
   NLMSGERR_ATTR_MSG,
   NLMSGERR_ATTR_OFFS,
+  NLMSG_DONE,
+  NLMSG_ERROR,
   NLMSG_HDRLEN,
   NLM_F_ACK_TLVS,
   NLM_F_CAPPED,
@@ -26,16 +28,56 @@ export interface NetlinkMessage extends NetlinkHeader {
   payload: Uint8Array;
 }
 
+/** Writes struct nlmsghdr at `at` (host byte order; seq and port id as u32). */
+export function writeHeader(v: DataView, at: number, len: number, type: number, flags: number, seq: number, pid = 0): void {
+  v.setUint32(at, len, os);
+  v.setUint16(at + 4, type, os);
+  v.setUint16(at + 6, flags, os);
+  v.setUint32(at + 8, seq >>> 0, os);
+  v.setUint32(at + 12, pid >>> 0, os);
+}
+
+/**
+ * The length of the message at `off` in a buffer of `end` bytes, checked:
+ * a DecodeError when it is shorter than a header or runs past the end.
+ * The receive path and parseMessages frame with it.
+ */
+export function frameLength(view: DataView, off: number, end: number): number {
+  const len = view.getUint32(off, os);
+  if (len < NLMSG_HDRLEN || off + len > end) throw new DecodeError(`netlink message at offset ${off} has length ${len}, past the ${end}-byte buffer`);
+  return len;
+}
+
+/**
+ * Whether the NLMSG_ERROR or NLMSG_DONE at `at` is a plain success (an ack,
+ * or a dump's end, without extended-ack TLVs): the common case, read
+ * without decoding it.
+ */
+export function isPlainSuccess(view: DataView, at: number, len: number, type: number, flags: number): boolean {
+  if ((type !== NLMSG_ERROR && type !== NLMSG_DONE) || flags & NLM_F_ACK_TLVS) return false;
+  return len < NLMSG_HDRLEN + 4 ? type === NLMSG_DONE : view.getInt32(at + NLMSG_HDRLEN, os) === 0;
+}
+
+/** Decodes the NLMSG_ERROR or NLMSG_DONE of `len` bytes at `at` in `data`. */
+export function statusAt(data: Uint8Array, view: DataView, at: number, len: number, type: number, flags: number): NetlinkStatus {
+  const m: NetlinkMessage = { type, flags, seq: view.getUint32(at + 8, os), pid: view.getUint32(at + 12, os), payload: data.subarray(at + NLMSG_HDRLEN, at + len) };
+  return type === NLMSG_ERROR ? parseError(m) : parseDone(m);
+}
+
+/** A message's header in words, for debug output when no layer above describes it. */
+export function describeHeader(bytes: Uint8Array): string {
+  if (bytes.length < NLMSG_HDRLEN) return `${bytes.length} bytes (no netlink header)`;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return `type ${v.getUint16(4, os)} flags 0x${v.getUint16(6, os).toString(16)} seq ${v.getUint32(8, os)} len ${v.getUint32(0, os)}`;
+}
+
 /**
  * Writes a header, lets `body` write the payload, and patches the length.
  * Returns the offset of the message in the writer.
  */
 export function writeMessage(w: ByteWriter, h: NetlinkHeader, body: (w: ByteWriter) => void): number {
   const at = w.reserve(NLMSG_HDRLEN);
-  w.view.setUint16(at + 4, h.type, os);
-  w.view.setUint16(at + 6, h.flags, os);
-  w.view.setUint32(at + 8, h.seq >>> 0, os);
-  w.view.setUint32(at + 12, h.pid >>> 0, os);
+  writeHeader(w.view, at, NLMSG_HDRLEN, h.type, h.flags, h.seq, h.pid);
   body(w);
   w.view.setUint32(at, w.length - at, os);
   // Keep the next message aligned.
@@ -54,10 +96,7 @@ export function parseMessages(data: Uint8Array): NetlinkMessage[] {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let off = 0;
   while (off + NLMSG_HDRLEN <= data.length) {
-    const len = view.getUint32(off, os);
-    if (len < NLMSG_HDRLEN || off + len > data.length) {
-      throw new DecodeError(`netlink message at offset ${off} has length ${len}, past the ${data.length}-byte buffer`);
-    }
+    const len = frameLength(view, off, data.length);
     out.push({
       type: view.getUint16(off + 4, os),
       flags: view.getUint16(off + 6, os),

@@ -1,23 +1,25 @@
 /**
- * Staged changes: encoded by their callers when called (the fast lane),
- * queued as bytes and written into sends by the connection as one feed.
- * Thousands of concurrent calls then cost what a batch costs, with no
- * request or pending object per call (see Connection.requestStaged).
+ * Staged changes, the client's lane for concurrent calls (bench row
+ * "conc"): encoded by the fast writers when called, queued as bytes, and
+ * written into sends by the connection as one feed. Thousands of
+ * concurrent calls then cost what a batch costs, with no request or
+ * pending object per call. Its naive twin is the general path: unit tests
+ * (staged.test.ts, batch-fast.test.ts) hold the outcomes and bytes equal.
  *
- * What each call keeps until its outcome is known is as small as it can
- * be, because memory that survives is what costs most where page faults
- * are expensive (the test kernel): three references, and a promise that
- * shares its settling with the other calls of its turn (see Group).
+ * What each call keeps until its outcome is known is small: three
+ * references, and a promise that shares its settling with the other calls
+ * of its turn (see Group).
  */
-import type { IpvsError } from '../errors.js';
-import { ByteWriter } from './attributes.js';
-import { NLMSG_HDRLEN, align } from './constants.js';
-import type { Request, RequestSource } from './connection.js';
-import { os } from './endian.js';
-import type { NetlinkStatus } from './message.js';
+import { closedError, type IpvsError } from './errors.js';
+import { ByteWriter } from './netlink/attributes.js';
+import type { Connection } from './netlink/connection.js';
+import { NLMSG_HDRLEN, align } from './netlink/constants.js';
+import { os } from './netlink/endian.js';
+import type { NetlinkStatus } from './netlink/message.js';
+import { MAX_WRITTEN, type Request, type RequestSource } from './netlink/request.js';
 
-/** The most bytes one staged change may take. */
-export const MAX_STAGED = 512;
+/** The most bytes one staged change may take (what a feed may write for one request). */
+export const MAX_STAGED = MAX_WRITTEN;
 
 /** What a staged change is: its operation, and how to word a refusal of it. */
 export interface StagedKind {
@@ -25,6 +27,52 @@ export interface StagedKind {
   readonly operation: string;
   /** The error for a kernel refusal, worded from the caller's arguments `a` and `b`. */
   explain(status: NetlinkStatus, seq: number, a: unknown, b: unknown): IpvsError;
+}
+
+/**
+ * The staged changes of one connection: where callers encode them, and the
+ * feed that carries them. Changes staged in a row share one feed, so
+ * thousands of concurrent calls cost what a batch costs.
+ */
+export class StagedChanges {
+  private readonly staging = new Staging();
+  private feed: StagedFeed | null = null;
+  constructor(private readonly conn: Connection) {}
+
+  /** Where to encode the next change: a netlink message with NLM_F_REQUEST and no ack, at most MAX_STAGED bytes. */
+  writer(): ByteWriter {
+    return this.staging.writer();
+  }
+
+  /** Drops what was written since the last change (the writer declined). */
+  discard(): void {
+    this.staging.discard();
+  }
+
+  /** Changes staged and not yet written into a send. */
+  get unwritten(): number {
+    return this.staging.unwritten;
+  }
+
+  /**
+   * Queues the change just encoded at the end of `writer()`: settles with
+   * its outcome. `kind` words a refusal from `a` and `b`.
+   */
+  queue(kind: StagedKind, a: unknown, b: unknown): Promise<void> {
+    if (this.conn.isClosed) {
+      this.staging.discard();
+      return Promise.reject(closedError(kind.operation));
+    }
+    this.staging.commit();
+    let f = this.feed;
+    // Only the queue's last item may grow, or changes would overtake requests queued after them.
+    const fresh = f === null || !this.conn.growable(f);
+    if (fresh) f = this.feed = new StagedFeed(this.staging);
+    const promise = f!.add(kind, a, b);
+    if (fresh) this.conn.feed(f!);
+    else this.conn.wake();
+    return promise;
+  }
 }
 
 /** Bytes per staging segment (room for a few hundred changes). */
@@ -142,8 +190,9 @@ class Group {
     /** The feed index of the first member. */
     readonly first: number,
   ) {
-    groupMaking = this;
-    this.promise = new Promise(takeResolve);
+    this.promise = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
   }
 }
 
@@ -151,13 +200,6 @@ class Group {
 const GROUP = 256;
 
 function noop(): void {}
-
-// One executor for every group (saves a closure per group).
-let groupMaking: Group | null = null;
-function takeResolve(resolve: (g: Group) => void): void {
-  groupMaking!.resolve = resolve;
-  groupMaking = null;
-}
 
 /** The reaction of every member's promise: the next member's outcome. */
 function outcome(g: Group): undefined {
