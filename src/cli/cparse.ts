@@ -4,7 +4,7 @@
  * the same argument text. Addresses are handled as bytes: 4 for IPv4, 16 for
  * IPv6.
  */
-import { NOT_IPV4, formatAddress, formatIPv6, ipv4 } from '../ipvs/address.js';
+import { NOT_IPV4, formatAddress, formatIPv6, ipv4, ipv4Bytes } from '../ipvs/address.js';
 import { AF_INET6 } from '../ipvs/constants.js';
 
 const SPACE = /^[ \t\n\v\f\r]*/;
@@ -80,19 +80,9 @@ export function inetAton(s: string): Uint8Array | undefined {
   return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
-/** glibc inet_pton(AF_INET): exactly four decimal parts, no leading zeros. */
+/** glibc inet_pton(AF_INET): exactly four decimal parts, no leading zeros (the library's ipv4 reads it). */
 export function inetPton4(s: string): Uint8Array | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let k = 0; k < 4; k++) {
-    const p = parts[k]!;
-    if (!/^\d{1,3}$/.test(p) || (p.length > 1 && p[0] === '0')) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    out[k] = v;
-  }
-  return out;
+  return ipv4Bytes(s);
 }
 
 /** glibc inet_pton(AF_INET6) (the BIND algorithm): no zone, optional trailing dotted quad. */

@@ -4,6 +4,7 @@
  */
 import { numberToMask } from '../ipvs/address.js';
 import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag } from '../ipvs/constants.js';
+import { TUNNEL_NAMES } from '../ipvs/names.js';
 import type { Daemon, Info, Timeouts } from '../ipvs/types.js';
 import { Fmt, protoName } from './command.js';
 import { portToService } from './names.js';
@@ -108,7 +109,6 @@ function fwdSwitch(flags: number): string {
   }
 }
 
-const TUN_NAMES = ['ipip', 'gue', 'gre'];
 /** ipvsadm indexes these by the flag value; 3 (csum and remcsum both) would crash it. */
 const TUN_FLAGS = ['-c', '+c', 'r+c', 'r+c'];
 const TUN_FLAG_OPTS = ['--tun-nocsum', '--tun-csum', '--tun-remcsum', '--tun-remcsum'];
@@ -131,11 +131,11 @@ function tunnelRule(svcName: string, dname: string, e: DestRow): string {
   const base = `-a ${svcName} -r ${dname} ${fwdSwitch(e.connFlags)} -w ${e.weight}`;
   switch (e.tunType) {
     case 2:
-      return `${base} --tun-type ${TUN_NAMES[2]} ${TUN_FLAG_OPTS[e.tunFlags & 3]}\n`;
+      return `${base} --tun-type ${TUNNEL_NAMES.get(2)} ${TUN_FLAG_OPTS[e.tunFlags & 3]}\n`;
     case 1:
-      return `${base} --tun-type ${TUN_NAMES[1]} --tun-port ${e.tunPort} ${TUN_FLAG_OPTS[e.tunFlags & 3]}\n`;
+      return `${base} --tun-type ${TUNNEL_NAMES.get(1)} --tun-port ${e.tunPort} ${TUN_FLAG_OPTS[e.tunFlags & 3]}\n`;
     case 0:
-      return `${base} --tun-type ${TUN_NAMES[0]}\n`;
+      return `${base} --tun-type ${TUNNEL_NAMES.get(0)}\n`;
     default:
       return `${base}\n`;
   }

@@ -8,7 +8,8 @@ import { Ipvs } from '../client.js';
 import { IpvsError } from '../errors.js';
 import { numberToMask } from '../ipvs/address.js';
 import { AF_INET6, ConnFlag, SvcFlag } from '../ipvs/constants.js';
-import type { DaemonSpec, DestinationKey, DestinationSpec, Forwarding, SchedulerFlag, Service, ServiceKey, ServiceSpec } from '../ipvs/types.js';
+import { FORWARDING_NAMES, PROTOCOL_NAMES, TUNNEL_NAMES, checksumName } from '../ipvs/names.js';
+import type { DaemonSpec, DestinationKey, DestinationSpec, SchedulerFlag, Service, ServiceKey, ServiceSpec } from '../ipvs/types.js';
 import { CliExit, Fmt, OPT, type Command, type DestEntry, type SvcEntry } from './command.js';
 import { formatConnTable, parseConnTable, readConnTable } from './conn.js';
 import { inetNtop, inetNtopAf } from './cparse.js';
@@ -28,7 +29,7 @@ export interface Io {
 
 export function serviceKey(s: SvcEntry): ServiceKey {
   if (s.fwmark) return { fwmark: s.fwmark, family: s.af === AF_INET6 ? 'inet6' : 'inet' };
-  const protocol = s.protocol === 6 ? 'tcp' : s.protocol === 17 ? 'udp' : 'sctp';
+  const protocol = PROTOCOL_NAMES.get(s.protocol) ?? 'sctp';
   return { protocol, address: inetNtopAf(s.af, s.addr), port: s.port };
 }
 
@@ -55,25 +56,21 @@ export function serviceSpec(s: SvcEntry): ServiceSpec {
   return spec;
 }
 
-const FORWARDING: Record<number, Forwarding> = {
-  [ConnFlag.MASQ]: 'masq', [ConnFlag.LOCALNODE]: 'local', [ConnFlag.TUNNEL]: 'tunnel', [ConnFlag.DROUTE]: 'route', [ConnFlag.BYPASS]: 'bypass',
-};
-
 export function destKey(d: DestEntry): DestinationKey {
   return { address: inetNtopAf(d.af, d.addr), port: d.port };
 }
 
 /** Every setting explicit: ipvsadm -e resets what is not given. */
 export function destSpec(d: DestEntry): DestinationSpec {
-  const forwarding = FORWARDING[d.connFlags & ConnFlag.FWD_MASK] ?? 'route';
+  const forwarding = FORWARDING_NAMES.get(d.connFlags & ConnFlag.FWD_MASK) ?? 'route';
   const spec = destKey(d) as DestinationSpec;
   spec.forwarding = forwarding;
   spec.weight = d.weight;
   spec.upperThreshold = d.uThreshold;
   spec.lowerThreshold = d.lThreshold;
   if (forwarding === 'tunnel') {
-    const type = (['ipip', 'gue', 'gre'] as const)[d.tunType] ?? 'ipip';
-    const checksum = d.tunFlags & 2 ? 'remcsum' : d.tunFlags & 1 ? 'csum' : 'none';
+    const type = TUNNEL_NAMES.get(d.tunType) ?? 'ipip';
+    const checksum = checksumName(d.tunFlags);
     spec.tunnel = type === 'ipip' ? { type } : type === 'gue' ? { type, port: d.tunPort, checksum } : { type, checksum };
   }
   return spec;

@@ -7,7 +7,7 @@ import { AttributeDecoder, AttributeEncoder, ByteWriter } from '../netlink/attri
 import { NLMSG_HDRLEN, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, align } from '../netlink/constants.js';
 import { os } from '../netlink/endian.js';
 import type { Connection, Request } from '../netlink/connection.js';
-import type { NetlinkMessage, NetlinkStatus } from '../netlink/message.js';
+import { type NetlinkMessage, type NetlinkStatus, writeHeader } from '../netlink/message.js';
 
 export const GENL_HDRLEN = 4;
 /** include/uapi/linux/genetlink.h */
@@ -23,6 +23,14 @@ export interface GenlMessage {
   version: number;
   /** The attributes after the genl header. */
   attrs: AttributeDecoder;
+}
+
+/** Writes struct genlmsghdr (u8 cmd, u8 version, u16 reserved) at `at`. */
+export function writeGenlHeader(buf: Uint8Array, at: number, cmd: number, version: number): void {
+  buf[at] = cmd;
+  buf[at + 1] = version;
+  buf[at + 2] = 0;
+  buf[at + 3] = 0;
 }
 
 /** Encodes one generic netlink request; `attrs` writes its attributes. */
@@ -48,22 +56,12 @@ export function writeGenl(
   attrs?: (e: AttributeEncoder) => void,
 ): void {
   const at = w.reserve(NLMSG_HDRLEN + GENL_HDRLEN);
-  const v = w.view;
-  v.setUint16(at + 4, family, os);
-  v.setUint16(at + 6, NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK), os);
-  w.buf[at + NLMSG_HDRLEN] = cmd;
-  w.buf[at + NLMSG_HDRLEN + 1] = version;
-  if (attrs) attrs(encoderFor(w));
+  writeHeader(w.view, at, NLMSG_HDRLEN + GENL_HDRLEN, family, NLM_F_REQUEST | (dump ? NLM_F_DUMP : NLM_F_ACK), 0);
+  writeGenlHeader(w.buf, at + NLMSG_HDRLEN, cmd, version);
+  if (attrs) attrs(w.encoder());
   // (the writer's view may have grown)
   w.view.setUint32(at, w.length - at, os);
   w.reserve(align(w.length) - w.length);
-}
-
-// One encoder per writer (it holds nothing else), not one per message.
-let lastEncoder: AttributeEncoder | undefined;
-function encoderFor(w: ByteWriter): AttributeEncoder {
-  if (lastEncoder?.w !== w) lastEncoder = new AttributeEncoder(w);
-  return lastEncoder;
 }
 
 /** Decodes the genl header and attributes of a reply. */

@@ -2,7 +2,7 @@
  * IP address text <-> bytes. Formatting follows glibc's inet_ntop, which is
  * what ipvsadm prints, so listings compare byte for byte.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import type { AddressFamily } from './types.js';
 
 export interface ParsedAddress {
@@ -15,9 +15,8 @@ export interface ParsedAddress {
 export function parseAddress(text: string): ParsedAddress | undefined {
   // (node's isIPv6 takes a zone id, "fe80::1%eth0"; IPVS keeps no scope for an address)
   if (text.includes('%')) return undefined;
-  const v4 = quickIPv4(text);
+  const v4 = ipv4Bytes(text);
   if (v4) return { family: 'inet', bytes: v4 };
-  if (isIPv4(text)) return { family: 'inet', bytes: parseIPv4(text) };
   if (isIPv6(text)) return { family: 'inet6', bytes: parseIPv6(text) };
   return undefined;
 }
@@ -59,15 +58,11 @@ export function ipv4(text: unknown): number {
   return (addr * 256 + value) | 0;
 }
 
-/** The same, as its 4 bytes. */
-function quickIPv4(text: string): Uint8Array | undefined {
+/** The same, as its 4 bytes (glibc's inet_pton(AF_INET): the CLI's inetPton4 is this). */
+export function ipv4Bytes(text: string): Uint8Array | undefined {
   const n = ipv4(text);
   if (n === NOT_IPV4) return undefined;
   return Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
-}
-
-function parseIPv4(text: string): Uint8Array {
-  return Uint8Array.from(text.split('.').map((p) => Number(p)));
 }
 
 function parseIPv6(text: string): Uint8Array {
@@ -77,7 +72,7 @@ function parseIPv6(text: string): Uint8Array {
   const lastColon = s.lastIndexOf(':');
   const tail = s.slice(lastColon + 1);
   if (tail.includes('.')) {
-    const v4 = parseIPv4(tail);
+    const v4 = ipv4Bytes(tail) ?? new Uint8Array(4); // (isIPv6 took it: a dotted quad)
     s = `${s.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
   }
   const [left, right] = s.includes('::') ? s.split('::') : [s, undefined];
@@ -145,9 +140,10 @@ export function prefixToMask(prefix: number): string {
   return numberToMask(prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 }
 
+/** A dotted IPv4 netmask as a 32-bit number (0 for text that is not a dotted quad). */
 export function maskToNumber(mask: string): number {
-  const b = parseIPv4(mask);
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  const n = ipv4(mask);
+  return n === NOT_IPV4 ? 0 : n >>> 0;
 }
 
 /** A 32-bit mask (or address) as a dotted quad. */

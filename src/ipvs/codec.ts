@@ -9,9 +9,9 @@
 import { DecodeError } from '../errors.js';
 import type { AttributeDecoder, AttributeEncoder } from '../netlink/attributes.js';
 import { formatAddress } from './address.js';
-import { AF_INET6, CmdAttr, DaemonAttr, DaemonState, DestAttr, InfoAttr, SvcAttr, SvcFlag } from './constants.js';
+import { AF_INET6, CmdAttr, DaemonAttr, DaemonState, DestAttr, InfoAttr, SvcAttr } from './constants.js';
 import type { DaemonWire, DestinationWire, ServiceKeyWire, ServiceWire } from './validate.js';
-import type { Daemon, Info, SchedulerFlag, Timeouts } from './types.js';
+import type { Daemon, Info, Timeouts } from './types.js';
 
 // ---- encoding -------------------------------------------------------------
 
@@ -100,14 +100,8 @@ const flagsView = new DataView(flagsScratch.buffer);
 
 // ---- decoding -------------------------------------------------------------
 
-export function schedulerFlagNames(scheduler: string, flags: number): SchedulerFlag[] {
-  const out: SchedulerFlag[] = [];
-  const prefix = scheduler === 'sh' || scheduler === 'mh' ? scheduler : undefined;
-  if (flags & SvcFlag.SCHED1) out.push(prefix ? (`${prefix}-fallback` as SchedulerFlag) : 'flag-1');
-  if (flags & SvcFlag.SCHED2) out.push(prefix ? (`${prefix}-port` as SchedulerFlag) : 'flag-2');
-  if (flags & SvcFlag.SCHED3) out.push('flag-3');
-  return out;
-}
+/** (names.ts holds it; kept here for the decoders' callers) */
+export { schedulerFlagNames } from './names.js';
 
 export function decodeDaemon(top: AttributeDecoder): Daemon {
   const a = top.nested(CmdAttr.DAEMON, 'daemon');

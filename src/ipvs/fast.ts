@@ -8,37 +8,31 @@
  * netlink flags (by default no NLM_F_ACK: the connection adds it where
  * needed), and returns true; or writes nothing and returns false, for anything it
  * does not handle: other input, and every input the general path refuses
- * (which then words the error). Unit tests hold the two paths to that.
+ * (which then words the error). Unit tests (batch-fast.test.ts) hold the
+ * two paths to that. Bench rows "seq", "conc" and "batch()" (and ipvs -R)
+ * go through here: no validated objects, no attribute encoder per message.
+ * The rules are rules.ts's and the names names.ts's, shared with the
+ * general path; only the layouts are spelled out as offsets.
  */
-import type { ByteWriter } from '../netlink/attributes.js';
+import { GENL_HDRLEN, writeGenlHeader } from '../genetlink/genl.js';
+import { type ByteWriter, writeAttrHeader } from '../netlink/attributes.js';
 import { NLA_F_NESTED, NLMSG_HDRLEN, NLM_F_DUMP, NLM_F_REQUEST } from '../netlink/constants.js';
 import { os } from '../netlink/endian.js';
-import { AF_INET, CmdAttr, Cmd, DestAttr, IPVS_GENL_VERSION, SCHEDNAME_MAXLEN, SvcAttr, SvcFlag } from './constants.js';
+import { writeHeader } from '../netlink/message.js';
+import { AF_INET, CmdAttr, Cmd, DestAttr, IPVS_GENL_VERSION, SvcAttr, SvcFlag } from './constants.js';
 import { NOT_IPV4, ipv4 } from './address.js';
+import { FORWARDING, PROTOCOLS, lookup } from './names.js';
+import { DEFAULT_FORWARDING, DEFAULT_SCHEDULER, DEFAULT_WEIGHT, isName, isPort, isThreshold, isWeight, persistenceTimeout } from './rules.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceSpec } from './types.js';
-import { DEFAULT_PERSISTENT_TIMEOUT, DEFAULT_SCHEDULER, FORWARDING, MAX_PERSISTENT_TIMEOUT, PROTOCOLS } from './validate.js';
 
-const GENL_HDRLEN = 4;
 const fill = Uint8Array.prototype.fill;
-
-const isInt = (v: unknown, min: number, max: number): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
 /** The protocol number of an IPv4 address-keyed service, else -1 (fwmark or anything unusual). */
 function keyProtocol(key: ServiceKey): number {
   if (key === null || typeof key !== 'object') return -1;
   const k = key as { protocol?: unknown; fwmark?: unknown };
   if (k.fwmark !== undefined) return -1;
-  switch (k.protocol) {
-    case 'tcp':
-      return PROTOCOLS.tcp;
-    case 'udp':
-      return PROTOCOLS.udp;
-    case 'sctp':
-      return PROTOCOLS.sctp;
-    default:
-      return -1;
-  }
+  return lookup(PROTOCOLS, k.protocol) ?? -1;
 }
 
 /** Room for `n` bytes, zeroed; returns where. */
@@ -50,18 +44,13 @@ function room(w: ByteWriter, n: number): number {
   return at;
 }
 
-function header(v: DataView, at: number, len: number, family: number, cmd: number, flags: number): void {
-  v.setUint32(at, len, os);
-  v.setUint16(at + 4, family, os);
-  v.setUint16(at + 6, flags, os);
-  v.setUint8(at + NLMSG_HDRLEN, cmd);
-  v.setUint8(at + NLMSG_HDRLEN + 1, IPVS_GENL_VERSION);
+/** The netlink and genl headers of an IPVS request (seq is filled in when sent). */
+function header(w: ByteWriter, at: number, len: number, family: number, cmd: number, flags: number): void {
+  writeHeader(w.view, at, len, family, flags, 0);
+  writeGenlHeader(w.buf, at + NLMSG_HDRLEN, cmd, IPVS_GENL_VERSION);
 }
 
-function attrHead(v: DataView, at: number, len: number, type: number): void {
-  v.setUint16(at, len, os);
-  v.setUint16(at + 2, type, os);
-}
+const attrHead = writeAttrHeader;
 
 /** A u16 attribute (8 bytes with padding) at `at`; `host`: host byte order, else network. */
 function putU16(v: DataView, at: number, type: number, value: number, host: boolean): void {
@@ -96,25 +85,15 @@ export function writeAddService(w: ByteWriter, family: number, spec: ServiceSpec
   if (protocol < 0) return false;
   const s = spec as ServiceSpec & { address?: unknown; port?: unknown };
   const addr = ipv4(s.address);
-  if (addr === NOT_IPV4 || !isInt(s.port, 0, 65535)) return false;
+  if (addr === NOT_IPV4 || !isPort(s.port)) return false;
   // (a netmask of all ones, and an empty pe, are what the defaults send: ipvs -R gives them)
   const mask = spec.netmask;
   if (mask !== undefined && mask !== '255.255.255.255' && mask !== 32) return false;
   if ((spec.pe !== undefined && spec.pe !== '') || (spec.schedulerFlags !== undefined && (!Array.isArray(spec.schedulerFlags) || spec.schedulerFlags.length > 0))) return false;
   const scheduler = spec.scheduler ?? DEFAULT_SCHEDULER;
-  if (typeof scheduler !== 'string' || scheduler.length === 0 || scheduler.length >= SCHEDNAME_MAXLEN) return false;
-  for (let i = 0; i < scheduler.length; i++) {
-    const c = scheduler.charCodeAt(i);
-    // [A-Za-z0-9_-]
-    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45)) return false;
-  }
-  let timeout = 0;
-  const p = spec.persistent;
-  if (p === true) timeout = DEFAULT_PERSISTENT_TIMEOUT;
-  else if (p !== undefined && p !== false && p !== 0) {
-    if (!isInt(p, 1, MAX_PERSISTENT_TIMEOUT)) return false;
-    timeout = p;
-  }
+  if (!isName(scheduler)) return false;
+  const timeout = persistenceTimeout(spec.persistent);
+  if (timeout < 0) return false;
   if (spec.onePacket !== undefined && typeof spec.onePacket !== 'boolean') return false;
   const svcFlags = (timeout > 0 ? SvcFlag.PERSISTENT : 0) | (spec.onePacket ? SvcFlag.ONEPACKET : 0);
   const schedLen = 4 + scheduler.length + 1;
@@ -124,7 +103,7 @@ export function writeAddService(w: ByteWriter, family: number, spec: ServiceSpec
   const at = room(w, len);
   const v = w.view;
   const buf = w.buf;
-  header(v, at, len, family, Cmd.NEW_SERVICE, flags);
+  header(w, at, len, family, Cmd.NEW_SERVICE, flags);
   let o = at + NLMSG_HDRLEN + GENL_HDRLEN;
   attrHead(v, o, nestLen, CmdAttr.SERVICE | NLA_F_NESTED);
   putKey(v, o + 4, protocol, addr, s.port);
@@ -146,11 +125,11 @@ function writeKeyOnly(w: ByteWriter, family: number, key: ServiceKey, cmd: numbe
   if (protocol < 0) return false;
   const k = key as { address?: unknown; port?: unknown };
   const addr = ipv4(k.address);
-  if (addr === NOT_IPV4 || !isInt(k.port, 0, 65535)) return false;
+  if (addr === NOT_IPV4 || !isPort(k.port)) return false;
   const len = NLMSG_HDRLEN + GENL_HDRLEN + 4 + KEY_LEN;
   const at = room(w, len);
   const v = w.view;
-  header(v, at, len, family, cmd, flags);
+  header(w, at, len, family, cmd, flags);
   attrHead(v, at + 20, 4 + KEY_LEN, CmdAttr.SERVICE | NLA_F_NESTED);
   putKey(v, at + 24, protocol, addr, k.port);
   return true;
@@ -170,11 +149,11 @@ function writeDest(w: ByteWriter, family: number, key: ServiceKey, dest: Destina
   if (protocol < 0) return false;
   const k = key as { address?: unknown; port?: unknown };
   const svcAddr = ipv4(k.address);
-  if (svcAddr === NOT_IPV4 || !isInt(k.port, 0, 65535)) return false;
+  if (svcAddr === NOT_IPV4 || !isPort(k.port)) return false;
   if (dest === null || typeof dest !== 'object') return false;
   const addr = ipv4(dest.address);
   const port = dest.port ?? k.port;
-  if (addr === NOT_IPV4 || !isInt(port, 0, 65535)) return false;
+  if (addr === NOT_IPV4 || !isPort(port)) return false;
   let fwd = 0;
   let weight = 0;
   let upper = 0;
@@ -182,29 +161,13 @@ function writeDest(w: ByteWriter, family: number, key: ServiceKey, dest: Destina
   if (!keyOnly) {
     const d = dest as DestinationSpec;
     if (d.tunnel !== undefined) return false;
-    switch (d.forwarding ?? 'route') {
-      case 'masq':
-        fwd = FORWARDING.masq;
-        break;
-      case 'route':
-        fwd = FORWARDING.route;
-        break;
-      case 'tunnel':
-        fwd = FORWARDING.tunnel;
-        break;
-      case 'local':
-        fwd = FORWARDING.local;
-        break;
-      case 'bypass':
-        fwd = FORWARDING.bypass;
-        break;
-      default:
-        return false;
-    }
-    const wt = d.weight ?? 1;
+    const f = lookup(FORWARDING, d.forwarding ?? DEFAULT_FORWARDING);
+    if (f === undefined) return false;
+    fwd = f;
+    const wt = d.weight ?? DEFAULT_WEIGHT;
     const up = d.upperThreshold ?? 0;
     const lo = d.lowerThreshold ?? 0;
-    if (!isInt(wt, 0, 0x7fffffff) || !isInt(up, 0, 0xffffffff) || !isInt(lo, 0, 0xffffffff) || lo > up) return false;
+    if (!isWeight(wt) || !isThreshold(up) || !isThreshold(lo) || lo > up) return false;
     weight = wt;
     upper = up;
     lower = lo;
@@ -213,7 +176,7 @@ function writeDest(w: ByteWriter, family: number, key: ServiceKey, dest: Destina
   const len = NLMSG_HDRLEN + GENL_HDRLEN + 4 + KEY_LEN + destLen;
   const at = room(w, len);
   const v = w.view;
-  header(v, at, len, family, keyOnly ? Cmd.DEL_DEST : Cmd.NEW_DEST, flags);
+  header(w, at, len, family, keyOnly ? Cmd.DEL_DEST : Cmd.NEW_DEST, flags);
   attrHead(v, at + 20, 4 + KEY_LEN, CmdAttr.SERVICE | NLA_F_NESTED);
   putKey(v, at + 24, protocol, svcAddr, k.port);
   let o = at + 24 + KEY_LEN;

@@ -13,25 +13,21 @@
  * AttributeDecoder does, so that the same inputs succeed and fail.
  */
 import { DecodeError } from '../errors.js';
+import { GENL_HDRLEN } from '../genetlink/genl.js';
+import { attrLength, readU64, stringEnd } from '../netlink/attributes.js';
 import { NLA_HDRLEN, NLA_TYPE_MASK, align } from '../netlink/constants.js';
 import { os } from '../netlink/endian.js';
 import { formatAddress } from './address.js';
-import { schedulerFlagNames } from './codec.js';
-import { AF_INET, AF_INET6, CmdAttr, DestAttr, StatsAttr, SvcAttr, SvcFlag } from './constants.js';
-import type { AddressFamily, Destination, Forwarding, Protocol, Service, Stats, TunnelKind } from './types.js';
-import { FORWARDING, PROTOCOLS, TUNNEL_TYPES } from './validate.js';
-
-const GENL_HDRLEN = 4;
-
-const PROTOCOL_NAMES = new Map<number, Protocol>(Object.entries(PROTOCOLS).map(([k, v]) => [v, k as Protocol]));
-const FORWARDING_NAMES = new Map<number, Forwarding>(Object.entries(FORWARDING).map(([k, v]) => [v, k as Forwarding]));
-const TUNNEL_NAMES = new Map<number, TunnelKind>(Object.entries(TUNNEL_TYPES).map(([k, v]) => [v, k as TunnelKind]));
+import { CmdAttr, DestAttr, StatsAttr, SvcAttr, SvcFlag } from './constants.js';
+import { FORWARDING_NAMES, PROTOCOL_NAMES, TUNNEL_NAMES, checksumName, familyName, schedulerFlagNames } from './names.js';
+import type { AddressFamily, Destination, Service, Stats } from './types.js';
 
 /**
- * Header offset of the last attribute of each type in the level being read,
- * -1 when absent (types past the end are ignored). Module scratch rather than
- * per-call state: decoding is synchronous and never re-entered, and the stats
- * nest gets its own array because it is read while its parent's is in use.
+ * SYNCHRONOUS SCRATCH (module-level on purpose; nothing survives a call that
+ * matters): header offset of the last attribute of each type in the level
+ * being read, -1 when absent (types past the end are ignored). Decoding is
+ * synchronous and never re-entered; the stats nest gets its own array
+ * because it is read while its parent's is in use.
  */
 const level = new Int32Array(16);
 const statsLevel = new Int32Array(StatsAttr.OUTBPS + 1);
@@ -40,11 +36,8 @@ const statsLevel = new Int32Array(StatsAttr.OUTBPS + 1);
 function walk(view: DataView, start: number, end: number, where: string, slots: Int32Array): void {
   slots.fill(-1);
   for (let off = start; off + NLA_HDRLEN <= end; ) {
-    const len = view.getUint16(off, os);
+    const len = attrLength(view, off, start, end, where);
     const type = view.getUint16(off + 2, os) & NLA_TYPE_MASK;
-    if (len < NLA_HDRLEN || off + len > end) {
-      throw new DecodeError(`${where}: attribute ${type} at offset ${off - start} has length ${len}, past the ${end - start}-byte buffer`);
-    }
     if (type < slots.length) slots[type] = off;
     off += align(len);
   }
@@ -86,11 +79,7 @@ function u64(view: DataView, type: number, where: string): bigint {
   if (at < 0) return 0n;
   const len = lengthAt(view, at);
   if (len !== 8) throw new DecodeError(`${where}: attribute ${type} is not a u64; length ${len}`);
-  const p = at + NLA_HDRLEN;
-  const lo = view.getUint32(p + (os ? 0 : 4), os);
-  const hi = view.getUint32(p + (os ? 4 : 0), os);
-  if (hi === 0) return lo === 0 ? 0n : BigInt(lo);
-  return view.getBigUint64(p, os);
+  return readU64(view, at + NLA_HDRLEN);
 }
 
 /** One counter of the nest walked into statsLevel: u64 in stats64; u32 in the old nest, but for the byte counters. */
@@ -124,12 +113,16 @@ function stats(view: DataView, stats64: number, stats32: number, where64: string
 }
 
 /**
- * Short strings and dotted quads are written here and read back as one
- * latin1 string: building them by concatenation leaves an intermediate
- * string behind per piece.
+ * SYNCHRONOUS SCRATCH: short strings and dotted quads are written here and
+ * read back as one latin1 string (bench row "listServices": building them
+ * by concatenation leaves an intermediate string behind per piece).
  */
 const scratch = Buffer.alloc(32);
-/** The last string read per attribute type: a listing repeats its scheduler names, and equal bytes need no new string. */
+/**
+ * SYNCHRONOUS SCRATCH: the last string read per attribute type (a listing
+ * repeats its scheduler names, and equal bytes need no new string); only
+ * which equal string is returned depends on it.
+ */
 const recent: string[] = new Array<string>(16).fill('');
 
 /** As AttributeDecoder.string: up to the first NUL, UTF-8 (ASCII being the common case). */
@@ -137,16 +130,9 @@ function string(data: Uint8Array, view: DataView, type: number): string | undefi
   const at = level[type]!;
   if (at < 0) return undefined;
   const start = at + NLA_HDRLEN;
-  let end = start + lengthAt(view, at);
-  let ascii = true;
-  for (let i = start; i < end; i++) {
-    const c = data[i]!;
-    if (c === 0) {
-      end = i;
-      break;
-    }
-    if (c > 0x7f) ascii = false;
-  }
+  const e = stringEnd(data, start, start + lengthAt(view, at));
+  const ascii = e >= 0;
+  const end = ascii ? e : -1 - e;
   const n = end - start;
   if (!ascii || n > scratch.length) return textDecoder.decode(data.subarray(start, end));
   const last = recent[type]!;
@@ -179,9 +165,9 @@ function dotted(a: number, b: number, c: number, d: number): string {
 }
 
 function family(af: number, where: string): AddressFamily {
-  if (af === AF_INET) return 'inet';
-  if (af === AF_INET6) return 'inet6';
-  throw new DecodeError(`${where}: unknown address family ${af}`);
+  const f = familyName(af);
+  if (f === undefined) throw new DecodeError(`${where}: unknown address family ${af}`);
+  return f;
 }
 
 /** The address in attribute `type` (at least 4 or 16 bytes); IPv4 is formatted without a view. */
@@ -278,8 +264,7 @@ export function scanDestination(data: Uint8Array, view: DataView, start: number,
     const type = TUNNEL_NAMES.get(tunType);
     if (!type) throw new DecodeError(`destination: unknown tunnel type ${tunType}`);
     const flags = orZero(uint(view, level, DestAttr.TUN_FLAGS, 2, os, W));
-    // (the kernel's flag values, csum and remcsum both set read as remcsum)
-    d.tunnel = { type, port: orZero(uint(view, level, DestAttr.TUN_PORT, 2, false, W)), checksum: flags & 2 ? 'remcsum' : flags & 1 ? 'csum' : 'none' };
+    d.tunnel = { type, port: orZero(uint(view, level, DestAttr.TUN_PORT, 2, false, W)), checksum: checksumName(flags) };
   }
   return d;
 }

@@ -6,66 +6,26 @@
 import { isIPv6 } from 'node:net';
 import { inputError } from '../errors.js';
 import { type ParsedAddress, formatAddress, isMulticast, maskToNumber, parseAddress, prefixToMask } from './address.js';
+import { DaemonState, IFNAME_MAXLEN, PENAME_MAXLEN, SCHEDNAME_MAXLEN, SvcFlag, TunnelFlag } from './constants.js';
+import { FORWARDING, PROTOCOLS, PROTOCOL_LABELS, SCHED_FLAGS, TUNNEL_CHECKSUMS, TUNNEL_TYPES, familyNumber, lookup } from './names.js';
 import {
-  AF_INET,
-  AF_INET6,
-  ConnFlag,
-  DaemonState,
-  IFNAME_MAXLEN,
-  IPPROTO_SCTP,
-  IPPROTO_TCP,
-  IPPROTO_UDP,
-  PENAME_MAXLEN,
-  SCHEDNAME_MAXLEN,
-  SvcFlag,
-  TunnelFlag,
-  TunnelType,
-} from './constants.js';
-import type {
-  AddressFamily,
-  DaemonSpec,
-  DestinationKey,
-  DestinationSpec,
-  Forwarding,
-  Protocol,
-  SchedulerFlag,
-  ServiceKey,
-  ServiceOptions,
-  TunnelChecksum,
-  TunnelKind,
-} from './types.js';
+  DEFAULT_FORWARDING,
+  DEFAULT_SCHEDULER,
+  DEFAULT_WEIGHT,
+  MAX_PERSISTENT_TIMEOUT,
+  MAX_THRESHOLD,
+  MAX_WEIGHT,
+  isInt,
+  isName,
+  isPort,
+  isThreshold,
+  isWeight,
+  persistenceTimeout,
+} from './rules.js';
+import type { AddressFamily, DaemonSpec, DestinationKey, DestinationSpec, Protocol, ServiceKey, ServiceOptions } from './types.js';
 
-/** ipvsadm's persistence timeout when -p is given without a value. */
-export const DEFAULT_PERSISTENT_TIMEOUT = 360;
-/** ipvsadm caps the persistence timeout at 31 days. */
-export const MAX_PERSISTENT_TIMEOUT = 31 * 86400;
-export const DEFAULT_SCHEDULER = 'wlc';
-
-export const PROTOCOLS: Record<Protocol, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
-export const FORWARDING: Record<Forwarding, number> = {
-  masq: ConnFlag.MASQ,
-  local: ConnFlag.LOCALNODE,
-  tunnel: ConnFlag.TUNNEL,
-  route: ConnFlag.DROUTE,
-  bypass: ConnFlag.BYPASS,
-};
-export const TUNNEL_TYPES: Record<TunnelKind, number> = { ipip: TunnelType.IPIP, gue: TunnelType.GUE, gre: TunnelType.GRE };
-export const TUNNEL_CHECKSUMS: Record<TunnelChecksum, number> = {
-  none: TunnelFlag.NOCSUM,
-  csum: TunnelFlag.CSUM,
-  remcsum: TunnelFlag.REMCSUM,
-};
-export const SCHED_FLAGS: Record<SchedulerFlag, number> = {
-  'sh-fallback': SvcFlag.SCHED1,
-  'sh-port': SvcFlag.SCHED2,
-  'mh-fallback': SvcFlag.SCHED1,
-  'mh-port': SvcFlag.SCHED2,
-  'flag-1': SvcFlag.SCHED1,
-  'flag-2': SvcFlag.SCHED2,
-  'flag-3': SvcFlag.SCHED3,
-};
-
-export const familyNumber = (f: AddressFamily): number => (f === 'inet6' ? AF_INET6 : AF_INET);
+export { DEFAULT_PERSISTENT_TIMEOUT, DEFAULT_SCHEDULER, MAX_PERSISTENT_TIMEOUT } from './rules.js';
+export { FORWARDING, PROTOCOLS, SCHED_FLAGS, TUNNEL_CHECKSUMS, TUNNEL_TYPES, familyNumber } from './names.js';
 
 /** A validated service key, ready to encode. */
 export interface ServiceKeyWire {
@@ -104,13 +64,6 @@ export interface DestinationWire {
   label: string;
 }
 
-/** table[key] for the table's own names only ('toString' and friends are not protocols). */
-const lookup = <T>(table: Record<string, T>, key: unknown): T | undefined =>
-  typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
-
-const isInt = (v: unknown, min: number, max: number): v is number =>
-  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
-
 function addr16(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(16);
   out.set(bytes);
@@ -125,8 +78,6 @@ function notAnAddress(text: unknown): string {
   }
   return `${JSON.stringify(text)} is not an IPv4 or IPv6 address`;
 }
-
-const PROTOCOL_LABELS: Record<Protocol, string> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
 
 /**
  * How an address is printed. Dotted quads are only accepted in their
@@ -155,7 +106,7 @@ export function checkServiceKey(op: string, key: ServiceKey): ServiceKeyWire {
   }
   const parsed = typeof k.address === 'string' ? parseAddress(k.address) : undefined;
   if (!parsed) throw inputError(op, 'address', `${op}: address ${notAnAddress(k.address)}`);
-  if (!isInt(k.port, 0, 65535)) throw inputError(op, 'port', `${op}: port must be an integer from 0 to 65535, got ${String(k.port)}`);
+  if (!isPort(k.port)) throw inputError(op, 'port', `${op}: port must be an integer from 0 to 65535, got ${String(k.port)}`);
   const text = addressText(k.address as string, parsed);
   return {
     af: familyNumber(parsed.family),
@@ -170,19 +121,13 @@ export function checkServiceKey(op: string, key: ServiceKey): ServiceKeyWire {
 export function checkService(op: string, spec: ServiceKey & ServiceOptions): ServiceWire {
   const key = checkServiceKey(op, spec);
   const scheduler = spec.scheduler ?? DEFAULT_SCHEDULER;
-  if (typeof scheduler !== 'string' || !/^[A-Za-z0-9_-]+$/.test(scheduler) || scheduler.length >= SCHEDNAME_MAXLEN) {
+  if (!isName(scheduler)) {
     throw inputError(op, 'scheduler', `${op}: scheduler must be a name of 1 to ${SCHEDNAME_MAXLEN - 1} letters, digits, '-' or '_', got ${JSON.stringify(scheduler)}`);
   }
   let flags = 0;
-  let timeout = 0;
   const p = spec.persistent;
-  if (p === true) timeout = DEFAULT_PERSISTENT_TIMEOUT;
-  else if (p !== undefined && p !== false && p !== 0) {
-    if (!isInt(p, 1, MAX_PERSISTENT_TIMEOUT)) {
-      throw inputError(op, 'persistent', `${op}: persistent must be true or a timeout from 1 to ${MAX_PERSISTENT_TIMEOUT} seconds, got ${String(p)}`);
-    }
-    timeout = p;
-  }
+  const timeout = persistenceTimeout(p);
+  if (timeout < 0) throw inputError(op, 'persistent', `${op}: persistent must be true or a timeout from 1 to ${MAX_PERSISTENT_TIMEOUT} seconds, got ${String(p)}`);
   if (timeout > 0) flags |= SvcFlag.PERSISTENT;
   if (spec.onePacket !== undefined && typeof spec.onePacket !== 'boolean') throw inputError(op, 'onePacket', `${op}: onePacket must be a boolean`);
   if (spec.onePacket) flags |= SvcFlag.ONEPACKET;
@@ -198,7 +143,7 @@ export function checkService(op: string, spec: ServiceKey & ServiceOptions): Ser
       ? { af: key.af, family: key.family, fwmark: key.fwmark, label: key.label, scheduler, flags, timeout, netmask }
       : { af: key.af, family: key.family, protocol: key.protocol!, addr: key.addr!, port: key.port!, label: key.label, scheduler, flags, timeout, netmask };
   if (spec.pe !== undefined) {
-    if (typeof spec.pe !== 'string' || !/^[A-Za-z0-9_-]*$/.test(spec.pe) || spec.pe.length >= PENAME_MAXLEN) {
+    if (!isName(spec.pe, PENAME_MAXLEN, true)) {
       throw inputError(op, 'pe', `${op}: pe must be a persistence engine name such as 'sip', got ${JSON.stringify(spec.pe)}`);
     }
     if (spec.pe !== '') wire.pe = spec.pe;
@@ -227,22 +172,22 @@ export function checkDestinationKey(op: string, service: ServiceKeyWire, dest: D
   const parsed = typeof dest.address === 'string' ? parseAddress(dest.address) : undefined;
   if (!parsed) throw inputError(op, 'address', `${op}: real server address ${notAnAddress(dest.address)}`);
   const port = dest.port ?? service.port ?? 0;
-  if (!isInt(port, 0, 65535)) throw inputError(op, 'port', `${op}: real server port must be an integer from 0 to 65535, got ${String(dest.port)}`);
+  if (!isPort(port)) throw inputError(op, 'port', `${op}: real server port must be an integer from 0 to 65535, got ${String(dest.port)}`);
   const text = addressText(dest.address, parsed);
   return { af: familyNumber(parsed.family), family: parsed.family, addr: addr16(parsed.bytes), port, label: hostPort(parsed.family, text, port) };
 }
 
 export function checkDestination(op: string, service: ServiceKeyWire, dest: DestinationSpec): DestinationWire {
   const key = checkDestinationKey(op, service, dest);
-  const forwarding = dest.forwarding ?? 'route';
+  const forwarding = dest.forwarding ?? DEFAULT_FORWARDING;
   const fwd = lookup(FORWARDING, forwarding);
   if (fwd === undefined) throw inputError(op, 'forwarding', `${op}: forwarding must be one of ${Object.keys(FORWARDING).join(', ')}, got ${JSON.stringify(forwarding)}`);
-  const weight = dest.weight ?? 1;
-  if (!isInt(weight, 0, 0x7fffffff)) throw inputError(op, 'weight', `${op}: weight must be an integer from 0 to 2147483647, got ${String(dest.weight)}`);
+  const weight = dest.weight ?? DEFAULT_WEIGHT;
+  if (!isWeight(weight)) throw inputError(op, 'weight', `${op}: weight must be an integer from 0 to ${MAX_WEIGHT}, got ${String(dest.weight)}`);
   const upper = dest.upperThreshold ?? 0;
   const lower = dest.lowerThreshold ?? 0;
-  if (!isInt(upper, 0, 0xffffffff)) throw inputError(op, 'upperThreshold', `${op}: upperThreshold must be an integer from 0 to 4294967295, got ${String(upper)}`);
-  if (!isInt(lower, 0, 0xffffffff)) throw inputError(op, 'lowerThreshold', `${op}: lowerThreshold must be an integer from 0 to 4294967295, got ${String(lower)}`);
+  if (!isThreshold(upper)) throw inputError(op, 'upperThreshold', `${op}: upperThreshold must be an integer from 0 to ${MAX_THRESHOLD}, got ${String(upper)}`);
+  if (!isThreshold(lower)) throw inputError(op, 'lowerThreshold', `${op}: lowerThreshold must be an integer from 0 to ${MAX_THRESHOLD}, got ${String(lower)}`);
   if (lower > upper) throw inputError(op, 'lowerThreshold', `${op}: lowerThreshold (${lower}) is above upperThreshold (${upper})`);
   const wire: DestinationWire = { af: key.af, family: key.family, addr: key.addr, port: key.port, label: key.label, fwd, weight, upper, lower };
   if (dest.tunnel !== undefined) {

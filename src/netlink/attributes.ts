@@ -49,10 +49,58 @@ export class ByteWriter {
     return at;
   }
 
+  /** An attribute encoder over this writer (one per writer, not one per message). */
+  encoder(): AttributeEncoder {
+    return (this.attrs ??= new AttributeEncoder(this));
+  }
+  private attrs: AttributeEncoder | undefined;
+
   /** The bytes written so far (a copy, safe to keep). */
   bytes(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.length));
   }
+}
+
+/** Writes struct nlattr at `at`: `len` counts the header and payload, not the padding. */
+export function writeAttrHeader(v: DataView, at: number, len: number, type: number): void {
+  v.setUint16(at, len, os);
+  v.setUint16(at + 2, type, os);
+}
+
+/**
+ * The length of the attribute at `off` in the level [start, end), checked
+ * (a DecodeError naming `where` when it runs past the end). Every attribute
+ * walk (AttributeDecoder, ipvs/scan.ts) reads lengths through this.
+ */
+export function attrLength(view: DataView, off: number, start: number, end: number, where: string): number {
+  const len = view.getUint16(off, os);
+  if (len < NLA_HDRLEN || off + len > end) {
+    const type = view.getUint16(off + 2, os) & NLA_TYPE_MASK;
+    throw new DecodeError(`${where}: attribute ${type} at offset ${off - start} has length ${len}, past the ${end - start}-byte buffer`);
+  }
+  return len;
+}
+
+/** A u64 payload at `at` (host order); zero and u32-sized values cost no BigInt conversion of 64 bits. */
+export function readU64(view: DataView, at: number): bigint {
+  const lo = view.getUint32(at + (os ? 0 : 4), os);
+  const hi = view.getUint32(at + (os ? 4 : 0), os);
+  if (hi === 0) return lo === 0 ? 0n : BigInt(lo);
+  return view.getBigUint64(at, os);
+}
+
+/**
+ * Where a string payload in [at, end) ends: at its first NUL, or at `end`.
+ * Negative (minus one minus the end) when a byte is not ASCII.
+ */
+export function stringEnd(data: Uint8Array, at: number, end: number): number {
+  let ascii = true;
+  for (let i = at; i < end; i++) {
+    const c = data[i]!;
+    if (c === 0) return ascii ? i : -1 - i;
+    if (c > 0x7f) ascii = false;
+  }
+  return ascii ? end : -1 - end;
 }
 
 /**
@@ -66,8 +114,7 @@ export class AttributeEncoder {
     if (!Number.isInteger(type) || type < 0 || type > NLA_TYPE_MASK) throw new RangeError(`bad attribute type ${type}`);
     if (payload > 0xffff - NLA_HDRLEN) throw new RangeError(`attribute ${type} payload of ${payload} bytes does not fit`);
     const at = this.w.reserve(align(NLA_HDRLEN + payload));
-    this.w.view.setUint16(at, NLA_HDRLEN + payload, os);
-    this.w.view.setUint16(at + 2, type | flags, os);
+    writeAttrHeader(this.w.view, at, NLA_HDRLEN + payload, type | flags);
     return at + NLA_HDRLEN;
   }
 
@@ -169,11 +216,8 @@ export class AttributeDecoder {
     const v = this.view;
     let off = start;
     while (off + NLA_HDRLEN <= end) {
-      const len = v.getUint16(off, os);
+      const len = attrLength(v, off, start, end, where);
       const type = v.getUint16(off + 2, os) & NLA_TYPE_MASK;
-      if (len < NLA_HDRLEN || off + len > end) {
-        throw new DecodeError(`${where}: attribute ${type} at offset ${off - start} has length ${len}, past the ${end - start}-byte buffer`);
-      }
       if (type < 256) this.index[type] = (off + NLA_HDRLEN) * 65536 + (len - NLA_HDRLEN);
       else (this.big ??= new Map()).set(type, [off + NLA_HDRLEN, len - NLA_HDRLEN]);
       off += align(len);
@@ -235,11 +279,7 @@ export class AttributeDecoder {
   u64(type: number): bigint | undefined {
     const at = this.sized(type, 8, 'u64');
     if (at < 0) return undefined;
-    // (zero is the common counter; a literal costs no allocation)
-    const lo = this.view.getUint32(at + (os ? 0 : 4), os);
-    const hi = this.view.getUint32(at + (os ? 4 : 0), os);
-    if (hi === 0) return lo === 0 ? 0n : BigInt(lo);
-    return this.view.getBigUint64(at, os);
+    return readU64(this.view, at);
   }
   u16be(type: number): number | undefined {
     const at = this.sized(type, 2, 'u16');
@@ -254,16 +294,9 @@ export class AttributeDecoder {
     const at = this.find(type);
     if (at < 0) return undefined;
     const data = this.data;
-    let end = at + this.found;
-    let ascii = true;
-    for (let i = at; i < end; i++) {
-      const c = data[i]!;
-      if (c === 0) {
-        end = i;
-        break;
-      }
-      if (c > 0x7f) ascii = false;
-    }
+    const e = stringEnd(data, at, at + this.found);
+    const ascii = e >= 0;
+    const end = ascii ? e : -1 - e;
     if (ascii && end - at <= 32) {
       // (short ASCII names: no decoder call, no intermediate view)
       let s = '';
