@@ -34,7 +34,7 @@ import type {
   Timeouts,
 } from './ipvs/types.js';
 import { checkServiceKey, checkDestinationKey } from './ipvs/validate.js';
-import { loadNative } from './native.js';
+import { type NativeBinding, loadNative } from './native.js';
 import { keyOf } from './ipvs/keys.js';
 import { listServices } from './listing.js';
 
@@ -48,8 +48,12 @@ export interface OpenOptions {
   netns?: string;
   /** How long to wait for any one reply, in ms. Default 30 000. */
   timeoutMs?: number;
-  /** Path of the compiled addon, for bundled setups (else IPVS_NATIVE_BINDING, else found by `bindings`). */
-  nativeBinding?: string;
+  /**
+   * The compiled addon, for bundled setups: its path, or the loaded module
+   * itself (`require('./ipvs_netlink.node')`); else IPVS_NATIVE_BINDING,
+   * else found by `bindings`.
+   */
+  nativeBinding?: string | NativeBinding;
   /** Print every message sent and received; also on with IPVS_DEBUG=1. */
   debug?: boolean | ((line: string) => void);
 }

@@ -5,6 +5,8 @@
  *   await ipvs.addService({ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'rr' });
  */
 export { IpvsClient, IpvsClient as Ipvs, keyOf, netnsPath, type OpenOptions, type ListOptions } from './client.js';
-export { Batch, type BatchOptions, type BatchResult } from './batch.js';
+// (a batch is made by ipvs.batch(); the class is not for constructing)
+export type { Batch, BatchOptions, BatchResult } from './batch.js';
+export type { NativeBinding } from './native.js';
 export { IpvsError, type IpvsErrorKind, type IpvsErrorDetails } from './errors.js';
 export type * from './ipvs/types.js';

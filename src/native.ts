@@ -4,6 +4,7 @@
  * codec and the types can be imported without a compiled binary.
  */
 import { createRequire } from 'node:module';
+import { inputError } from './errors.js';
 
 /**
  * Called with the datagrams the kernel sent, concatenated and 4-byte aligned:
@@ -56,11 +57,16 @@ export interface NativeBinding {
 let loaded: NativeBinding | undefined;
 
 /**
- * Loads the addon. `path` overrides the lookup (for bundled setups), as does
- * the IPVS_NATIVE_BINDING environment variable.
+ * Loads the addon. `binding` overrides the lookup (for bundled setups): a
+ * path, or the module already loaded; so does the IPVS_NATIVE_BINDING
+ * environment variable (a path).
  */
-export function loadNative(path?: string): NativeBinding {
-  const override = path ?? process.env.IPVS_NATIVE_BINDING;
+export function loadNative(binding?: string | NativeBinding): NativeBinding {
+  if (binding !== undefined && typeof binding !== 'string') {
+    if (typeof (binding as Partial<NativeBinding>)?.NetlinkSocket !== 'function') throw inputError('open', 'nativeBinding', 'open: nativeBinding is neither a path nor a loaded addon (a module with a NetlinkSocket class)');
+    return binding;
+  }
+  const override = binding ?? process.env.IPVS_NATIVE_BINDING;
   const require = createRequire(import.meta.url);
   if (override) return require(override) as NativeBinding;
   if (!loaded) {
