@@ -18,6 +18,7 @@ import { decodeDaemon, decodeInfo, decodeTimeouts } from './ipvs/codec.js';
 import { scanDestination, scanService } from './ipvs/scan.js';
 import { IPVS_GENL_NAME } from './ipvs/constants.js';
 import { PERMISSION_TEXT } from './ipvs/describe.js';
+import { describeMessage } from './ipvs/debug.js';
 import { mergeDestination, mergeService } from './ipvs/merge.js';
 import * as req from './ipvs/requests.js';
 import type {
@@ -54,7 +55,7 @@ export interface OpenOptions {
    * else found by `bindings`.
    */
   nativeBinding?: string | NativeBinding;
-  /** Print every message sent and received; also on with IPVS_DEBUG=1. */
+  /** Print every message sent and received, decoded (command, attributes by name); also on with IPVS_DEBUG=1. */
   debug?: boolean | ((line: string) => void);
 }
 
@@ -100,13 +101,15 @@ export class IpvsClient {
     const path = opts.netns === undefined ? undefined : netnsPath(opts.netns);
     const debug = typeof opts.debug === 'function' ? opts.debug : opts.debug || process.env.IPVS_DEBUG ? (l: string) => process.stderr.write(`ipvs: ${l}\n`) : undefined;
     let conn: Connection;
+    let family = -1;
     try {
       conn = new Connection({
         protocol: NETLINK_GENERIC,
         native: loadNative(opts.nativeBinding),
         ...(path !== undefined ? { netnsPath: path } : {}),
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-        ...(debug ? { debug } : {}),
+        // (messages are worded once the family id is known; before, as nlctrl or headers)
+        ...(debug ? { debug, describe: (bytes: Uint8Array) => describeMessage(family, bytes) } : {}),
       });
     } catch (e) {
       if (e instanceof IpvsError && path !== undefined && (e.syscall === 'open' || e.syscall === 'setns')) {
@@ -118,6 +121,7 @@ export class IpvsClient {
     }
     try {
       const fam = await resolveFamily(conn, IPVS_GENL_NAME);
+      family = fam.id;
       const ipvs = new Client(conn, fam.id);
       await ipvs.info(); // every IPVS command needs CAP_NET_ADMIN: find out now
       return ipvs;

@@ -106,3 +106,22 @@ describe('IpvsClient against the fake kernel', () => {
     ]);
   });
 });
+
+describe('debug output', () => {
+  it('prints each message decoded: command and attributes by name, replies as acks and errors', async () => {
+    const lines: string[] = [];
+    const ipvs = await IpvsClient.open({ nativeBinding: fakeKernel(), debug: (l) => lines.push(l) });
+    open.push(ipvs);
+    await ipvs.addService(web);
+    await ipvs.addService(web).catch(() => undefined);
+    await ipvs.addDestination(web, { address: '10.1.0.1', port: 8080, forwarding: 'masq' });
+    const text = lines.join('\n');
+    expect(text).toMatch(/^send seq \d+ \[request\|ack\] nlctrl cmd 3 name=IPVS$/m);
+    expect(text).toMatch(/^send seq \d+ \[request\|ack\] IPVS GET_INFO$/m);
+    expect(text).toMatch(/^recv seq \d+ \[0\] IPVS GET_INFO VERSION=66049 CONN_TAB_SIZE=4096$/m);
+    expect(text).toMatch(/^send seq \d+ \[request\|ack\] IPVS NEW_SERVICE SERVICE \{ AF=2 PROTOCOL=6 ADDR=10\.0\.0\.1 PORT=80 SCHED_NAME="rr" FLAGS=0x0\/0xffffffff TIMEOUT=0 NETMASK=255\.255\.255\.255 \}$/m);
+    expect(text).toMatch(/^recv seq \d+ \[0\] error EEXIST$/m);
+    expect(text).toMatch(/IPVS NEW_DEST SERVICE \{ AF=2 PROTOCOL=6 ADDR=10\.0\.0\.1 PORT=80 \} DEST \{ ADDR=10\.1\.0\.1 PORT=8080 FWD_METHOD=0 WEIGHT=1 U_THRESH=0 L_THRESH=0 ADDR_FAMILY=2 \}/);
+    expect(text).toMatch(/^recv seq \d+ \[0\] ack$/m);
+  });
+});
