@@ -125,3 +125,20 @@ describe('debug output', () => {
     expect(text).toMatch(/^recv seq \d+ \[0\] ack$/m);
   });
 });
+
+describe('listing with real servers, held to its naive twin', () => {
+  it('equals a listing of services, then listDestinations of each', async () => {
+    const { ipvs } = await client();
+    const services: ServiceSpec[] = Array.from({ length: 40 }, (_, i) =>
+      i % 3 === 0 ? { protocol: 'tcp', address: `2001:db8::${i + 1}`, port: 80 } : i % 5 === 0 ? { fwmark: i + 1 } : { protocol: 'udp', address: `10.0.${i}.1`, port: 53 },
+    );
+    for (const s of services) await ipvs.addService(s);
+    for (const [i, s] of services.entries()) {
+      for (let j = 0; j < i % 4; j++) await ipvs.addDestination(s, { address: 'address' in s && s.address?.includes(':') ? `2001:db8:1::${i}:${j + 1}` : `10.9.${i}.${j + 1}`, port: 8000 + j, weight: j });
+    }
+    const fast = await ipvs.listServices({ withDestinations: true });
+    const naive = await ipvs.listServices();
+    for (const s of naive) s.destinations = await ipvs.listDestinations(s as never);
+    expect(fast).toEqual(naive);
+  });
+});

@@ -423,3 +423,29 @@ describe('Connection with the shared receive buffer', () => {
     c.close();
   });
 });
+
+describe('ack elision, held to its naive twin', () => {
+  it('gives changes sent together the outcomes they get sent one at a time', async () => {
+    // Refusals anywhere: first, last, in a row; a read among the changes.
+    const refused = new Set([1, 4, 5, 9, 12]);
+    const respond = (m: SentMessage, f: FakeSocket) => {
+      if (refused.has(tagOf(m))) f.reply(errorMessage(m.seq, 17, `no ${tagOf(m)}`));
+      else defaultRespond(m, f);
+    };
+    const tags = Array.from({ length: 12 }, (_, i) => i + 1);
+    const make = (t: number) => (t === 7 ? read(t) : change(t));
+    const outcome = (o: Awaited<ReturnType<typeof settled>>) => (o.ok ? 'ok' : `${o.e.code} ${o.e.message}`);
+    const together = open({ respond });
+    const a = await Promise.all(tags.map((t) => settled(together.c.request(make(t)))));
+    const oneByOne = open({ respond });
+    const b: typeof a = [];
+    for (const t of tags) b.push(await settled(oneByOne.c.request(make(t))));
+    expect(a.map(outcome)).toEqual(b.map(outcome));
+    expect(together.fake.sends).toHaveLength(1);
+    // (one by one, every change asks for its ack; together, only the last of the send)
+    expect(oneByOne.fake.sent.every((m) => m.flags & NLM_F_ACK)).toBe(true);
+    expect(together.fake.sent.filter((m) => m.flags & NLM_F_ACK).length).toBeLessThan(tags.length);
+    together.c.close();
+    oneByOne.c.close();
+  });
+});

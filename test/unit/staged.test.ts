@@ -173,4 +173,24 @@ describe('staged changes', () => {
     expect(fake.sends.length).toBeGreaterThan(2);
     c.close();
   });
+
+  it('give each call the outcome a request of its own gets (their naive twin)', async () => {
+    const refused = new Set([3, 64, 65, 200]);
+    const respond = (m: SentMessage, f: FakeSocket) => {
+      if (refused.has(tagOf(m))) f.reply(errorMessage(m.seq, 17, `no ${tagOf(m)}`));
+      else defaultRespond(m, f);
+    };
+    const explain = (op: string, status: NetlinkStatus, seq: number) => new IpvsError(`${op}: ${status.message}`, { kind: 'kernel', errno: status.errno, operation: op, seq });
+    const tags = Array.from({ length: 300 }, (_, i) => i + 1);
+    const staged = open({ respond });
+    const a = await Promise.all(tags.map((t) => settled(stage(staged.c, t, explain))));
+    const plain = open({ respond });
+    const b = await Promise.all(
+      tags.map((t) => settled(plain.c.requestVoid(change(t, { operation: `staged${t}`, describe: (s, seq) => explain(`staged${t}`, s, seq) })))),
+    );
+    const outcome = (o: Awaited<ReturnType<typeof settled>>) => (o.ok ? 'ok' : `${o.e.code} ${o.e.message}`);
+    expect(a.map(outcome)).toEqual(b.map(outcome));
+    staged.c.close();
+    plain.c.close();
+  });
 });
