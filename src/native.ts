@@ -54,6 +54,7 @@ export interface NativeBinding {
   ) => NativeSocket;
 }
 
+/** The addon once found (a process-wide cache of what `require` caches anyway: the lookup costs file system calls). */
 let loaded: NativeBinding | undefined;
 
 /**

@@ -8,6 +8,7 @@
  */
 import { DecodeError } from '../errors.js';
 import type { AttributeDecoder, AttributeEncoder } from '../netlink/attributes.js';
+import { os } from '../netlink/endian.js';
 import { formatAddress } from './address.js';
 import { AF_INET6, CmdAttr, DaemonAttr, DaemonState, DestAttr, InfoAttr, SvcAttr } from './constants.js';
 import type { DaemonWire, DestinationWire, ServiceKeyWire, ServiceWire } from './validate.js';
@@ -39,8 +40,8 @@ export function encodeService(e: AttributeEncoder, s: ServiceWire): void {
     if (s.pe !== undefined) n.string(SvcAttr.PE_NAME, s.pe);
     // struct ip_vs_flags { flags, mask }, through a scratch array (bytes() copies it;
     // a fresh array's .buffer would cost an ArrayBuffer per service)
-    flagsView.setUint32(0, s.flags >>> 0, hostLE);
-    flagsView.setUint32(4, 0xffffffff, hostLE);
+    flagsView.setUint32(0, s.flags >>> 0, os);
+    flagsView.setUint32(4, 0xffffffff, os);
     n.bytes(SvcAttr.FLAGS, flagsScratch);
     n.u32(SvcAttr.TIMEOUT, s.timeout);
     if (s.af === AF_INET6) n.u32(SvcAttr.NETMASK, s.netmask);
@@ -94,7 +95,7 @@ export function encodeTimeouts(e: AttributeEncoder, t: Partial<Timeouts>): void 
   if (t.udp !== undefined) e.u32(CmdAttr.TIMEOUT_UDP, t.udp);
 }
 
-const hostLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** SYNCHRONOUS SCRATCH: struct ip_vs_flags is built here and copied into the message at once. */
 const flagsScratch = new Uint8Array(8);
 const flagsView = new DataView(flagsScratch.buffer);
 
