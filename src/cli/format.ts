@@ -4,7 +4,7 @@
  */
 import { numberToMask } from '../ipvs/address.js';
 import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag } from '../ipvs/constants.js';
-import { TUNNEL_NAMES } from '../ipvs/names.js';
+import { PROTOCOL_LABELS, PROTOCOL_NAMES, TUNNEL_NAMES } from '../ipvs/names.js';
 import type { Daemon, Info, Timeouts } from '../ipvs/types.js';
 import { Fmt, protoName } from './command.js';
 import { portToService } from './names.js';
@@ -142,7 +142,8 @@ function tunnelRule(svcName: string, dname: string, e: DestRow): string {
 }
 
 function protocolName(p: number): string {
-  return p === IPPROTO_TCP ? 'TCP' : p === IPPROTO_UDP ? 'UDP' : p === IPPROTO_SCTP ? 'SCTP' : '?';
+  const name = PROTOCOL_NAMES.get(p);
+  return name ? PROTOCOL_LABELS[name] : '?';
 }
 
 function protocolOption(p: number): string {

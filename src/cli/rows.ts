@@ -3,7 +3,8 @@
  * is what its comparators and printf formats work on.
  */
 import { NOT_IPV4, ipv4 } from '../ipvs/address.js';
-import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, TunnelType } from '../ipvs/constants.js';
+import { AF_INET, AF_INET6 } from '../ipvs/constants.js';
+import { FORWARDING, PROTOCOLS, TUNNEL_CHECKSUMS, TUNNEL_TYPES, lookup } from '../ipvs/names.js';
 import type { Destination, Service, Stats } from '../ipvs/types.js';
 import { addressBytes } from './cparse.js';
 
@@ -54,12 +55,6 @@ export interface DestRow extends AddrWords {
   destination: Destination;
 }
 
-const PROTO: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, sctp: IPPROTO_SCTP };
-const FWD: Record<string, number> = {
-  masq: ConnFlag.MASQ, local: ConnFlag.LOCALNODE, tunnel: ConnFlag.TUNNEL, route: ConnFlag.DROUTE, bypass: ConnFlag.BYPASS,
-};
-const TUN: Record<string, number> = { ipip: TunnelType.IPIP, gue: TunnelType.GUE, gre: TunnelType.GRE };
-const CSUM: Record<string, number> = { none: 0, csum: 1, remcsum: 2 };
 
 /** Sets `row`'s address words from the library's text ('' for none: all zero). */
 function setWords(row: AddrWords, text: string): void {
@@ -89,7 +84,7 @@ export function svcRow(s: Service): SvcRow {
   }
   const row: SvcRow = {
     af,
-    protocol: s.fwmark !== undefined ? 0 : PROTO[s.protocol ?? ''] ?? 0,
+    protocol: s.fwmark !== undefined ? 0 : lookup(PROTOCOLS, s.protocol) ?? 0,
     text: '',
     w0: 0,
     w1: 0,
@@ -118,16 +113,16 @@ export function destRow(d: Destination): DestRow {
     w2: 0,
     w3: 0,
     port: d.port,
-    connFlags: FWD[d.forwarding] ?? 0,
+    connFlags: lookup(FORWARDING, d.forwarding) ?? 0,
     weight: d.weight,
     uThreshold: d.upperThreshold,
     lThreshold: d.lowerThreshold,
     active: d.activeConnections,
     inactive: d.inactiveConnections,
     persistent: d.persistentConnections,
-    tunType: d.tunnel ? TUN[d.tunnel.type] ?? 0 : 0,
+    tunType: d.tunnel ? lookup(TUNNEL_TYPES, d.tunnel.type) ?? 0 : 0,
     tunPort: d.tunnel?.port ?? 0,
-    tunFlags: d.tunnel ? CSUM[d.tunnel.checksum ?? 'none'] ?? 0 : 0,
+    tunFlags: d.tunnel ? lookup(TUNNEL_CHECKSUMS, d.tunnel.checksum ?? 'none') ?? 0 : 0,
     stats: d.stats,
     destination: d,
   };
