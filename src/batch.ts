@@ -7,7 +7,7 @@ import { type Request, type RequestSource, type Settle, kernelError } from './ne
 import type { ByteWriter } from './netlink/attributes.js';
 import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService } from './ipvs/fast.js';
 import { keyOf } from './ipvs/keys.js';
-import { mergeDestination, mergeService } from './ipvs/merge.js';
+import { destinationUpdate, mergeDestination, mergeService, serviceUpdate } from './ipvs/merge.js';
 import * as req from './ipvs/requests.js';
 import type { DestinationKey, DestinationSpec, Service, ServiceKey, ServiceSpec, Timeouts } from './ipvs/types.js';
 import { type ServiceKeyWire, checkDestinationKey, checkServiceKey } from './ipvs/validate.js';
@@ -84,11 +84,6 @@ class OpList {
   }
   arg(i: number, which: 0 | 1): unknown {
     return this.argBlocks[i >> SHIFT]![2 * (i & (BLOCK - 1)) + which];
-  }
-  /** Whether any operation is one of `names`. */
-  some(names: Op['op'][]): boolean {
-    for (let i = 0; i < this.length; i++) if (names.includes(this.name(i))) return true;
-    return false;
   }
   /** Operation `i` as an object (for the general path, which is rare). */
   get(i: number): Op {
@@ -251,8 +246,22 @@ export class Batch {
 
   /** One read of the current state when updates need it for their defaults. */
   private async readCurrent(ops: OpList): Promise<Map<string, Service> | undefined> {
-    if (!ops.some(['updateService', 'updateDestination'])) return undefined;
-    const services = await this.target.listServices({ withDestinations: ops.some(['updateDestination']) });
+    // (only for updates that pass their checks: bad input reads nothing either)
+    let services = false;
+    let withDestinations = false;
+    for (let i = 0; i < ops.length && !withDestinations; i++) {
+      const name = ops.name(i);
+      if ((name === 'updateService' || name === 'updateDestination') && passes(ops.get(i))) {
+        services = true;
+        withDestinations = name === 'updateDestination';
+      }
+    }
+    if (!services) return undefined;
+    return this.readServices(withDestinations);
+  }
+
+  private async readServices(withDestinations: boolean): Promise<Map<string, Service>> {
+    const services = await this.target.listServices({ withDestinations });
     const map = new Map<string, Service>();
     for (const s of services) {
       const key = keyOf(s);
@@ -266,13 +275,12 @@ export class Batch {
    * service (batches tend to name a service, then each of its real servers).
    */
   private serviceKey(op: string, key: ServiceKey): ServiceKeyWire {
-    const k = key as { protocol?: unknown; address?: unknown; port?: unknown; fwmark?: unknown };
     const last = this.lastKey;
-    if (last && key !== null && typeof key === 'object' && k.fwmark === undefined && k.address === last.address && k.port === last.port && k.protocol === last.protocol) {
-      return last.wire;
-    }
+    if (last && sameKey(key, last)) return last.wire;
     const wire = checkServiceKey(op, key);
-    this.lastKey = typeof k.address === 'string' && k.fwmark === undefined ? { protocol: k.protocol as string, address: k.address, port: k.port as number, wire } : undefined;
+    // (checked: its fields read without throwing, and gave this wire)
+    const k = key as { protocol: string; address: string; port: number };
+    this.lastKey = wire.fwmark === undefined ? { protocol: k.protocol, address: k.address, port: k.port, wire } : undefined;
     return wire;
   }
 
@@ -284,8 +292,9 @@ export class Batch {
       case 'addService':
         return req.addService(f, o.spec);
       case 'updateService': {
-        const cur = current?.get(checkServiceKey(o.op, o.spec).label);
-        return req.updateService(f, cur ? mergeService(cur, o.spec) : o.spec);
+        const given = serviceUpdate(o.op, o.spec);
+        const cur = current?.get(checkServiceKey(o.op, given).label);
+        return req.updateService(f, cur ? mergeService(cur, given) : given);
       }
       case 'deleteService':
         return req.deleteService(f, o.key);
@@ -293,10 +302,11 @@ export class Batch {
         return req.addDestination(f, o.key, o.dest, o.op, this.serviceKey(o.op, o.key));
       case 'updateDestination': {
         const k = checkServiceKey(o.op, o.key);
-        const dk = checkDestinationKey(o.op, k, o.dest);
+        const given = destinationUpdate(o.op, k, o.dest);
+        const dk = checkDestinationKey(o.op, k, given);
         const addr = formatAddress(dk.family, dk.addr);
         const cur = current?.get(k.label)?.destinations?.find((d) => d.address === addr && d.port === dk.port);
-        return req.updateDestination(f, o.key, cur ? mergeDestination(cur, o.dest) : o.dest);
+        return req.updateDestination(f, o.key, cur ? mergeDestination(cur, given) : given);
       }
       case 'deleteDestination':
         return req.deleteDestination(f, o.key, o.dest, o.op, this.serviceKey(o.op, o.key));
@@ -322,6 +332,27 @@ const SUCCESS: Readonly<Record<Op['op'], BatchResult>> = {
   flush: success('flush'),
   setTimeouts: success('setTimeouts'),
 };
+
+/** Whether an update passes the checks it can pass before the merge (see merge.ts). */
+function passes(o: Op): boolean {
+  try {
+    if (o.op === 'updateService') serviceUpdate(o.op, o.spec);
+    else if (o.op === 'updateDestination') destinationUpdate(o.op, checkServiceKey(o.op, o.key), o.dest);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `key` names the service `last` (false when it cannot be read: the check then words it). */
+function sameKey(key: unknown, last: { protocol: string; address: string; port: number }): boolean {
+  try {
+    const k = key as { protocol?: unknown; address?: unknown; port?: unknown; fwmark?: unknown };
+    return key !== null && typeof key === 'object' && k.fwmark === undefined && k.address === last.address && k.port === last.port && k.protocol === last.protocol;
+  } catch {
+    return false;
+  }
+}
 
 /** Writes an operation through the fast lane if it can (see fast.ts). */
 function writeFast(w: ByteWriter, family: number, name: Op['op'], a: unknown, b: unknown): boolean {

@@ -12,7 +12,7 @@ import { NLM_F_ACK, NLM_F_REQUEST } from '../netlink/constants.js';
 import { writeAddDestination, writeAddService, writeDeleteDestination, writeDeleteService, writeDumpDestinations } from './fast.js';
 import type { NetlinkStatus } from '../netlink/message.js';
 import { encodeDaemon, encodeDestination, encodeDestinationKey, encodeService, encodeServiceKey, encodeTimeouts } from './codec.js';
-import { Cmd, IPVS_GENL_VERSION } from './constants.js';
+import { Cmd, DaemonState, IPVS_GENL_VERSION } from './constants.js';
 import { type Subject, describeStatus } from './describe.js';
 import type { DaemonSpec, DaemonStateName, DestinationKey, DestinationSpec, ServiceKey, ServiceSpec, Timeouts } from './types.js';
 import {
@@ -134,11 +134,21 @@ export function stagedKinds(family: number): Readonly<Record<StagedOperation, St
   };
 }
 
-/** Packs a fast-lane message (with NLM_F_ACK, like every other request); undefined when the lane declines. */
+/**
+ * Packs a fast-lane message (with NLM_F_ACK, like every other request);
+ * undefined when the lane declines, a throw included (a getter that throws,
+ * say: the general path words it).
+ */
 function packFast(write: (w: ByteWriter) => boolean): Packed | undefined {
   let wrote = false;
   const p = arena.pack((w) => {
-    wrote = write(w);
+    const at = w.length;
+    try {
+      wrote = write(w);
+    } catch {
+      wrote = false;
+    }
+    if (!wrote) w.length = at;
   });
   return wrote ? p : undefined;
 }
@@ -260,12 +270,8 @@ export function getTimeouts(family: number, op = 'getTimeouts'): Request {
 }
 
 export function setTimeouts(family: number, t: Partial<Timeouts>, op = 'setTimeouts'): Request {
-  checkTimeouts(op, t);
   // A copy: the message is encoded when sent, after the caller may have moved on.
-  const copy: Partial<Timeouts> = {};
-  if (t.tcp !== undefined) copy.tcp = t.tcp;
-  if (t.tcpFin !== undefined) copy.tcpFin = t.tcpFin;
-  if (t.udp !== undefined) copy.udp = t.udp;
+  const copy = checkTimeouts(op, t);
   return make(family, Cmd.SET_CONFIG, op, {}, (e) => encodeTimeouts(e, copy));
 }
 
@@ -279,7 +285,7 @@ export function listDaemons(family: number, op = 'listDaemons'): Request {
 
 export function startDaemon(family: number, spec: DaemonSpec, op = 'startDaemon'): Request {
   const d = checkDaemon(op, spec);
-  return make(family, Cmd.NEW_DAEMON, op, { daemon: spec.state }, (e) => encodeDaemon(e, d));
+  return make(family, Cmd.NEW_DAEMON, op, { daemon: d.state === DaemonState.MASTER ? 'master' : 'backup' }, (e) => encodeDaemon(e, d));
 }
 
 export function stopDaemon(family: number, state: DaemonStateName, op = 'stopDaemon'): Request {
