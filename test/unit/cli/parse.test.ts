@@ -1,10 +1,11 @@
 // The CLI's argument handling without a kernel: the C parsers, popt's
 // scanning, ipvsadm's option checks and -R's line parsing.
 import { describe, expect, it } from 'vitest';
-import { CliExit, Fmt, OPT, parseCommand } from '../../../src/cli/command.js';
+import { parseCommand } from '../../../src/cli/command.js';
+import { CliExit } from '../../../src/cli/exit.js';
+import { Fmt, OPT, OPTION_TABLE } from '../../../src/cli/options.js';
 import { atoi, inetAton, inetNtop, inetPton4, inetPton6, stringToNumber } from '../../../src/cli/cparse.js';
 import { Scanner } from '../../../src/cli/popt.js';
-import { OPTION_TABLE } from '../../../src/cli/command.js';
 import { checkRestore, parseRestoreLine, tokenize } from '../../../src/cli/restore.js';
 import { destSpec, serviceSpec } from '../../../src/cli/run.js';
 
