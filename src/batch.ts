@@ -6,7 +6,7 @@ import { IpvsError, asInputError } from './errors.js';
 import type { Request, RequestSource, Settle } from './netlink/request.js';
 import { CHANGES, type ChangeName, writeFast } from './ipvs/changes.js';
 import { keyOf } from './ipvs/keys.js';
-import { mergeDestination, mergeService } from './ipvs/merge.js';
+import { destinationUpdate, mergeDestination, mergeService, serviceUpdate } from './ipvs/merge.js';
 import type { DestinationKey, DestinationSpec, Service, ServiceKey, ServiceSpec, Timeouts } from './ipvs/types.js';
 import { type ServiceKeyWire, checkDestinationKey, checkServiceKey } from './ipvs/validate.js';
 import { formatAddress } from './ipvs/address.js';
@@ -73,11 +73,6 @@ class OpList {
   }
   arg(i: number, which: 0 | 1): unknown {
     return this.argBlocks[i >> SHIFT]![2 * (i & (BLOCK - 1)) + which];
-  }
-  /** Whether any operation is one of `names`. */
-  some(names: OpName[]): boolean {
-    for (let i = 0; i < this.length; i++) if (names.includes(this.name(i))) return true;
-    return false;
   }
 }
 
@@ -214,8 +209,22 @@ export class Batch {
 
   /** One read of the current state when updates need it for their defaults. */
   private async readCurrent(ops: OpList): Promise<Map<string, Service> | undefined> {
-    if (!ops.some(['updateService', 'updateDestination'])) return undefined;
-    const services = await this.target.listServices({ withDestinations: ops.some(['updateDestination']) });
+    // (only for updates that pass their checks: bad input reads nothing either)
+    let services = false;
+    let withDestinations = false;
+    for (let i = 0; i < ops.length && !withDestinations; i++) {
+      const name = ops.name(i);
+      if ((name === 'updateService' || name === 'updateDestination') && passes(name, ops.arg(i, 0), ops.arg(i, 1))) {
+        services = true;
+        withDestinations = name === 'updateDestination';
+      }
+    }
+    if (!services) return undefined;
+    return this.readServices(withDestinations);
+  }
+
+  private async readServices(withDestinations: boolean): Promise<Map<string, Service>> {
+    const services = await this.target.listServices({ withDestinations });
     const map = new Map<string, Service>();
     for (const s of services) {
       const key = keyOf(s);
@@ -229,13 +238,12 @@ export class Batch {
    * service (batches tend to name a service, then each of its real servers).
    */
   private serviceKey(op: string, key: ServiceKey): ServiceKeyWire {
-    const k = key as { protocol?: unknown; address?: unknown; port?: unknown; fwmark?: unknown };
     const last = this.lastKey;
-    if (last && key !== null && typeof key === 'object' && k.fwmark === undefined && k.address === last.address && k.port === last.port && k.protocol === last.protocol) {
-      return last.wire;
-    }
+    if (last && sameKey(key, last)) return last.wire;
     const wire = checkServiceKey(op, key);
-    this.lastKey = typeof k.address === 'string' && k.fwmark === undefined ? { protocol: k.protocol as string, address: k.address, port: k.port as number, wire } : undefined;
+    // (checked: its fields read without throwing, and gave this wire)
+    const k = key as { protocol: string; address: string; port: number };
+    this.lastKey = wire.fwmark === undefined ? { protocol: k.protocol, address: k.address, port: k.port, wire } : undefined;
     return wire;
   }
 
@@ -246,17 +254,17 @@ export class Batch {
     const f = this.target.familyId;
     switch (name) {
       case 'updateService': {
-        const spec = a as ServiceSpec;
-        const cur = current?.get(checkServiceKey(name, spec).label);
-        return CHANGES.updateService.build(f, cur ? mergeService(cur, spec) : spec, undefined);
+        const given = serviceUpdate(name, a as ServiceSpec);
+        const cur = current?.get(checkServiceKey(name, given).label);
+        return CHANGES.updateService.build(f, cur ? mergeService(cur, given) : given, undefined);
       }
       case 'updateDestination': {
-        const dest = b as DestinationSpec;
         const k = checkServiceKey(name, a as ServiceKey);
-        const dk = checkDestinationKey(name, k, dest);
+        const given = destinationUpdate(name, k, b as DestinationSpec);
+        const dk = checkDestinationKey(name, k, given);
         const addr = formatAddress(dk.family, dk.addr);
         const cur = current?.get(k.label)?.destinations?.find((d) => d.address === addr && d.port === dk.port);
-        return CHANGES.updateDestination.build(f, a, cur ? mergeDestination(cur, dest) : dest, k);
+        return CHANGES.updateDestination.build(f, a, cur ? mergeDestination(cur, given) : given, k);
       }
       case 'addDestination':
       case 'deleteDestination':
@@ -279,3 +287,24 @@ const SUCCESS: Readonly<Record<OpName, BatchResult>> = {
   flush: success('flush'),
   setTimeouts: success('setTimeouts'),
 };
+
+/** Whether an update passes the checks it can pass before the merge (see merge.ts). */
+function passes(name: OpName, a: unknown, b: unknown): boolean {
+  try {
+    if (name === 'updateService') serviceUpdate(name, a as ServiceSpec);
+    else if (name === 'updateDestination') destinationUpdate(name, checkServiceKey(name, a as ServiceKey), b as DestinationSpec);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `key` names the service `last` (false when it cannot be read: the check then words it). */
+function sameKey(key: unknown, last: { protocol: string; address: string; port: number }): boolean {
+  try {
+    const k = key as { protocol?: unknown; address?: unknown; port?: unknown; fwmark?: unknown };
+    return key !== null && typeof key === 'object' && k.fwmark === undefined && k.address === last.address && k.port === last.port && k.protocol === last.protocol;
+  } catch {
+    return false;
+  }
+}

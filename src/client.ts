@@ -4,7 +4,7 @@
  * calls made in the same turn of the event loop share system calls.
  */
 import { isAbsolute } from 'node:path';
-import { Errno, IpvsError, inputError } from './errors.js';
+import { Errno, IpvsError, describeValue, inputError } from './errors.js';
 import { decodeGenl, resolveFamily } from './genetlink/genl.js';
 import { formatAddress } from './ipvs/address.js';
 import { NETLINK_GENERIC } from './netlink/constants.js';
@@ -19,7 +19,7 @@ import { scanDestination, scanService } from './ipvs/scan.js';
 import { IPVS_GENL_NAME } from './ipvs/constants.js';
 import { PERMISSION_TEXT } from './ipvs/describe.js';
 import { describeMessage } from './ipvs/debug.js';
-import { mergeDestination, mergeService } from './ipvs/merge.js';
+import { destinationUpdate, mergeDestination, mergeService, serviceUpdate } from './ipvs/merge.js';
 import * as req from './ipvs/requests.js';
 import type {
   Daemon,
@@ -34,7 +34,8 @@ import type {
   ServiceSpec,
   Timeouts,
 } from './ipvs/types.js';
-import { checkServiceKey, checkDestinationKey } from './ipvs/validate.js';
+import { checkDaemonKey, checkServiceKey, checkDestinationKey } from './ipvs/validate.js';
+import { checkBatchOptions, checkListOptions, checkOpenOptions } from './options.js';
 import { type NativeBinding, loadNative } from './native.js';
 import { keyOf } from './ipvs/keys.js';
 import { listServices } from './listing.js';
@@ -95,17 +96,19 @@ export class IpvsClient {
    * `modprobe ip_vs`), without privilege (EPERM: CAP_NET_ADMIN), or when the
    * namespace cannot be entered.
    */
-  static async open<T extends IpvsClient>(this: { prototype: T }, opts: OpenOptions = {}): Promise<T> {
+  static async open<T extends IpvsClient>(this: { prototype: T }, options?: OpenOptions): Promise<T> {
     // (the constructor is protected: `this` is IpvsClient or a subclass of it)
     const Client = this as unknown as new (conn: Connection, familyId: number) => T;
+    const opts = checkOpenOptions(options);
     const path = opts.netns === undefined ? undefined : netnsPath(opts.netns);
     const debug = typeof opts.debug === 'function' ? opts.debug : opts.debug || process.env.IPVS_DEBUG ? (l: string) => process.stderr.write(`ipvs: ${l}\n`) : undefined;
+    const native = loadBinding(opts.nativeBinding);
     let conn: Connection;
     let family = -1;
     try {
       conn = new Connection({
         protocol: NETLINK_GENERIC,
-        native: loadNative(opts.nativeBinding),
+        native,
         ...(path !== undefined ? { netnsPath: path } : {}),
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
         // (messages are worded once the family id is known; before, as nlctrl or headers)
@@ -179,12 +182,10 @@ export class IpvsClient {
    * current values instead of returning to defaults.
    */
   async updateService(spec: ServiceSpec): Promise<void> {
-    const current = await this.getService(spec);
-    if (!current) {
-      checkServiceKey('updateService', spec);
-      throw missingService('updateService', spec);
-    }
-    await this.run(() => req.updateService(this.familyId, mergeService(current, spec)));
+    const given = serviceUpdate('updateService', spec);
+    const current = await this.getService(given);
+    if (!current) throw missingService('updateService', given);
+    await this.run(() => req.updateService(this.familyId, mergeService(current, given)));
   }
 
   /** Like `ipvsadm -D -t VIP:PORT`. */
@@ -209,8 +210,14 @@ export class IpvsClient {
   }
 
   /** Every virtual service (like `ipvsadm -Ln`), optionally with its real servers. */
-  listServices(opts: ListOptions = {}): Promise<Service[]> {
-    return listServices(this.conn, this.familyId, opts.withDestinations === true);
+  listServices(opts?: ListOptions): Promise<Service[]> {
+    let withDestinations: boolean;
+    try {
+      withDestinations = checkListOptions('listServices', opts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return listServices(this.conn, this.familyId, withDestinations);
   }
 
   /** The real servers of a service; fails with ESRCH when the service does not exist. */
@@ -236,13 +243,14 @@ export class IpvsClient {
 
   /** Like `ipvsadm -a -t VIP:PORT -r RIP:PORT -m -w 2`. */
   addDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
-    if (dest && dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) return this.addTunnelDestination(service, dest);
+    if (confirmsTunnel(dest)) return this.addTunnelDestination(service, dest);
     return this.change(CHANGES.addDestination, service, dest);
   }
 
   private async addTunnelDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
-    await this.run(() => req.addDestination(this.familyId, service, dest));
-    await this.confirmTunnel('addDestination', service, dest, true);
+    const given = destinationUpdate('addDestination', checkServiceKey('addDestination', service), dest); // (a plain copy, read once)
+    await this.run(() => req.addDestination(this.familyId, service, given));
+    await this.confirmTunnel('addDestination', service, given, true);
   }
 
   /**
@@ -251,16 +259,15 @@ export class IpvsClient {
    */
   async updateDestination(service: ServiceKey, dest: DestinationSpec): Promise<void> {
     const k = checkServiceKey('updateDestination', service);
-    const dk = checkDestinationKey('updateDestination', k, dest);
+    const given = destinationUpdate('updateDestination', k, dest);
+    const dk = checkDestinationKey('updateDestination', k, given);
     const list = await this.listDestinations(service);
     const current = list.find((d) => d.address === formatAddress(dk.family, dk.addr) && d.port === dk.port);
     if (!current) {
       throw new IpvsError(`real server ${dk.label} does not exist in virtual service ${k.label}`, { kind: 'kernel', errno: Errno.ENOENT, operation: 'updateDestination' });
     }
-    await this.run(() => req.updateDestination(this.familyId, service, mergeDestination(current, dest)));
-    if (dest.tunnel && (dest.tunnel.type !== 'ipip' || dest.tunnel.checksum)) {
-      await this.confirmTunnel('updateDestination', service, dest, false);
-    }
+    await this.run(() => req.updateDestination(this.familyId, service, mergeDestination(current, given)));
+    if (confirmsTunnel(given)) await this.confirmTunnel('updateDestination', service, given, false);
   }
 
   /**
@@ -327,11 +334,12 @@ export class IpvsClient {
 
   /** Like `ipvsadm --stop-daemon master`. */
   async stopDaemon(spec: { state: DaemonStateName }): Promise<void> {
-    await this.run(() => req.stopDaemon(this.familyId, spec?.state));
+    await this.run(() => req.stopDaemon(this.familyId, checkDaemonKey('stopDaemon', spec)));
   }
 
   /** A batch of changes sent together; see Batch. */
-  batch(opts: BatchOptions = {}): Batch {
+  batch(opts?: BatchOptions): Batch {
+    const options = checkBatchOptions('batch', opts);
     const conn = this.conn;
     this.batchTarget ??= {
       familyId: this.familyId,
@@ -339,7 +347,7 @@ export class IpvsClient {
       submit: (r, settle) => conn.submit(r, settle),
       listServices: (o) => this.listServices(o),
     };
-    return new Batch(this.batchTarget, opts);
+    return new Batch(this.batchTarget, options);
   }
 
   private batchTarget: BatchTarget | undefined;
@@ -348,6 +356,34 @@ export class IpvsClient {
 
 /** The client under its historical name (src/index.ts exports the facade as `Ipvs`). */
 export { IpvsClient as Ipvs };
+
+/**
+ * Whether an add or update sets tunnel settings that a kernel before 5.2
+ * ignores (so they are read back). A throwing getter answers no: the
+ * checks then word it.
+ */
+function confirmsTunnel(dest: DestinationSpec): boolean {
+  try {
+    const t = dest?.tunnel;
+    return !!t && (t.type !== 'ipip' || !!t.checksum);
+  } catch {
+    return false;
+  }
+}
+
+/** The addon, from the path given (a path that does not load is the caller's input, and says so). */
+function loadBinding(path: string | NativeBinding | undefined): NativeBinding {
+  if (path === undefined) return loadNative();
+  if (typeof path !== 'string') return loadNative(path); // (checked by checkOpenOptions)
+  let binding: NativeBinding | undefined;
+  try {
+    binding = loadNative(path);
+  } catch (e) {
+    throw inputError('open', 'nativeBinding', `open: cannot load the native binding ${describeValue(path)}: ${describeValue(e)}`, e);
+  }
+  if (typeof binding?.NetlinkSocket !== 'function') throw inputError('open', 'nativeBinding', `open: ${describeValue(path)} is not the ipvs native binding (it has no NetlinkSocket)`);
+  return binding;
+}
 
 function missingService(op: string, key: ServiceKey): IpvsError {
   const k = checkServiceKey(op, key);

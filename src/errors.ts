@@ -104,8 +104,46 @@ export function errnoName(errno: number): string {
 }
 
 /** Bad input, refused before anything is sent. */
-export function inputError(operation: string, field: string, message: string): IpvsError {
-  return new IpvsError(message, { kind: 'input', errno: Errno.EINVAL, operation, field });
+export function inputError(operation: string, field: string, message: string, cause?: unknown): IpvsError {
+  return new IpvsError(message, { kind: 'input', errno: Errno.EINVAL, operation, field, ...(cause !== undefined ? { cause } : {}) });
+}
+
+/** Longest text describeValue gives (a message quotes a value, not a document). */
+const SHOWN_MAX = 80;
+
+/**
+ * A value as a message shows it: strings quoted, 10n for a bigint, objects
+ * as short JSON. Never throws, whatever the caller passed (a bigint, a
+ * symbol, a cyclic object, a proxy or getter that throws): a message about
+ * bad input must not fail on the input it describes.
+ */
+export function describeValue(v: unknown): string {
+  try {
+    switch (typeof v) {
+      case 'string':
+        return clip(JSON.stringify(v));
+      case 'bigint':
+        return `${v}n`;
+      case 'symbol':
+        return clip(v.toString());
+      case 'function':
+        return 'a function';
+      case 'object': {
+        if (v === null) return 'null';
+        if (v instanceof Error) return clip(`${v.name}: ${v.message}`);
+        const text = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? `${x}n` : typeof x === 'symbol' || typeof x === 'function' ? String(x) : x));
+        return typeof text === 'string' ? clip(text) : 'an object';
+      }
+      default:
+        return String(v); // number, boolean, undefined
+    }
+  } catch {
+    return `${typeof v === 'object' ? 'an object' : 'a value'} that cannot be shown`;
+  }
+}
+
+function clip(text: string): string {
+  return text.length <= SHOWN_MAX ? text : `${text.slice(0, SHOWN_MAX - 3)}...`;
 }
 
 /** A reply that does not decode. */

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
-import { CliExit, parseCommand } from './command.js';
+import { parseCommand } from './command.js';
+import { CliExit } from './exit.js';
 import { execute, type Io } from './run.js';
 import { extrasText, usageText, versionText } from './usage.js';
 

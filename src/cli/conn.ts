@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../ipvs/constants.js';
-import { Fmt, fail } from './command.js';
+import { fail } from './exit.js';
+import { Fmt } from './options.js';
 import { inetNtop, inetNtopAf, inetPton4, inetPton6 } from './cparse.js';
 import { addrPortName, type HostNames } from './format.js';
 import { addrToHost } from './names.js';

@@ -3,7 +3,7 @@
  * strerror), so a failed change prints what ipvsadm would have printed.
  */
 import { IpvsError } from '../errors.js';
-import type { Cmd } from './command.js';
+import type { Cmd } from './options.js';
 
 const E = { EPERM: 1, ENOENT: 2, ESRCH: 3, EEXIST: 17, ENODEV: 19, EINVAL: 22, ERANGE: 34, EMSGSIZE: 90, ENOPROTOOPT: 92, EOPNOTSUPP: 95, EAFNOSUPPORT: 97 };
 

@@ -6,7 +6,8 @@ import { numberToMask } from '../ipvs/address.js';
 import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag } from '../ipvs/constants.js';
 import { PROTOCOL_LABELS, PROTOCOL_NAMES, TUNNEL_NAMES } from '../ipvs/names.js';
 import type { Daemon, Info, Timeouts } from '../ipvs/types.js';
-import { Fmt, protoName } from './command.js';
+import { protoName } from './args.js';
+import { Fmt } from './options.js';
 import { portToService } from './names.js';
 import type { DestRow, SvcRow } from './rows.js';
 

@@ -10,7 +10,9 @@
  */
 import type { Ipvs } from '../client.js';
 import type { BatchResult } from '../batch.js';
-import { CliExit, OPT, parseCommand, tryHelp, type Command } from './command.js';
+import { type Command, parseCommand } from './command.js';
+import { CliExit, tryHelp } from './exit.js';
+import { OPT } from './options.js';
 import { describeError } from './errors.js';
 import { applyChange, destKey, destSpec, listing, openIpvs, serviceKey, serviceSpec, type Io } from './run.js';
 

@@ -10,7 +10,7 @@ import type { AttributeEncoder, ByteWriter } from '../netlink/attributes.js';
 import type { NetlinkStatus } from '../netlink/message.js';
 import type { Request } from '../netlink/request.js';
 import { encodeDaemon, encodeDestination, encodeDestinationKey, encodeService, encodeServiceKey, encodeTimeouts } from './codec.js';
-import { Cmd, IPVS_GENL_VERSION } from './constants.js';
+import { Cmd, DaemonState, IPVS_GENL_VERSION } from './constants.js';
 import { type Subject, describeStatus } from './describe.js';
 import type { DaemonSpec, DaemonStateName, DestinationKey, DestinationSpec, ServiceKey, ServiceSpec, Timeouts } from './types.js';
 import {
@@ -155,12 +155,8 @@ export function getTimeouts(family: number, op = 'getTimeouts'): Request {
 }
 
 export function setTimeouts(family: number, t: Partial<Timeouts>, op = 'setTimeouts'): Request {
-  checkTimeouts(op, t);
   // A copy: the message is encoded when sent, after the caller may have moved on.
-  const copy: Partial<Timeouts> = {};
-  if (t.tcp !== undefined) copy.tcp = t.tcp;
-  if (t.tcpFin !== undefined) copy.tcpFin = t.tcpFin;
-  if (t.udp !== undefined) copy.udp = t.udp;
+  const copy = checkTimeouts(op, t);
   return make(family, Cmd.SET_CONFIG, op, {}, (e) => encodeTimeouts(e, copy));
 }
 
@@ -174,7 +170,7 @@ export function listDaemons(family: number, op = 'listDaemons'): Request {
 
 export function startDaemon(family: number, spec: DaemonSpec, op = 'startDaemon'): Request {
   const d = checkDaemon(op, spec);
-  return make(family, Cmd.NEW_DAEMON, op, { daemon: spec.state }, (e) => encodeDaemon(e, d));
+  return make(family, Cmd.NEW_DAEMON, op, { daemon: d.state === DaemonState.MASTER ? 'master' : 'backup' }, (e) => encodeDaemon(e, d));
 }
 
 export function stopDaemon(family: number, state: DaemonStateName, op = 'stopDaemon'): Request {

@@ -1,6 +1,6 @@
 // The error classes (src/errors.ts): codes, errno names, fields.
 import { describe, expect, it } from 'vitest';
-import { DecodeError, Errno, IpvsError, errnoName, inputError } from '../../src/errors.js';
+import { DecodeError, Errno, IpvsError, describeValue, errnoName, inputError } from '../../src/errors.js';
 import * as index from '../../src/index.js';
 
 describe('IpvsError', () => {
@@ -82,5 +82,34 @@ describe('errno names', () => {
     expect(errnoName(133)).toMatch(/^E/);
     expect(errnoName(133)).not.toMatch(/\s/);
     expect(new IpvsError('x', { kind: 'kernel', errno: 9999, operation: 'o' }).code).toBe('E9999');
+  });
+});
+
+describe('describeValue (how messages show a caller\'s value)', () => {
+  it('shows plain values as people write them', () => {
+    expect(['x', 5, -1.5, NaN, true, undefined, null, 24n, [1, 'a'], { a: 1 }].map(describeValue)).toEqual([
+      '"x"', '5', '-1.5', 'NaN', 'true', 'undefined', 'null', '24n', '[1,"a"]', '{"a":1}',
+    ]);
+    expect(describeValue(Symbol('s'))).toBe('Symbol(s)');
+    expect(describeValue(() => 1)).toBe('a function');
+    expect(describeValue({ n: 10n })).toBe('{"n":"10n"}');
+    expect(describeValue(new TypeError('bad'))).toBe('TypeError: bad');
+  });
+
+  it('never throws, whatever it is given, and stays short', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const boom = () => {
+      throw new Error('boom');
+    };
+    const throwing = new Proxy({}, { get: boom, ownKeys: boom, getPrototypeOf: boom });
+    const getter = Object.defineProperty({}, 'x', { get: boom, enumerable: true });
+    let deep: unknown = {};
+    for (let i = 0; i < 100_000; i++) deep = { deep };
+    for (const v of [cyclic, proxy, throwing, getter, deep]) expect(describeValue(v)).toBe('an object that cannot be shown');
+    expect(describeValue(Object.create(null))).toBe('{}');
+    expect(describeValue('x'.repeat(1000))).toHaveLength(80);
   });
 });

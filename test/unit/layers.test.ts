@@ -40,7 +40,7 @@ function layer(module: string): number {
   if (module.startsWith('netlink/')) return 1;
   if (module.startsWith('genetlink/')) return 2;
   if (module.startsWith('ipvs/')) return 3;
-  if (['client.ts', 'batch.ts', 'listing.ts', 'staged.ts'].includes(module)) return 4;
+  if (['client.ts', 'batch.ts', 'listing.ts', 'staged.ts', 'options.ts'].includes(module)) return 4;
   if (module.startsWith('cli/')) return 6;
   return 5; // index.ts, doctor/, and the layers above the client
 }

@@ -1,7 +1,7 @@
 // ipvsadm's listing formats, golden text, without a kernel.
 import { describe, expect, it } from 'vitest';
 import { formatConnTable, parseConnTable } from '../../../src/cli/conn.js';
-import { Fmt } from '../../../src/cli/command.js';
+import { Fmt } from '../../../src/cli/options.js';
 import { daemonLines, header, largenum, serviceEntry, timeoutsLine, title } from '../../../src/cli/format.js';
 import { destRow, svcRow } from '../../../src/cli/rows.js';
 import { cmpServices, msort } from '../../../src/cli/sort.js';

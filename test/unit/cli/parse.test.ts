@@ -1,10 +1,11 @@
 // The CLI's argument handling without a kernel: the C parsers, popt's
 // scanning, ipvsadm's option checks and -R's line parsing.
 import { describe, expect, it } from 'vitest';
-import { CliExit, Fmt, OPT, parseCommand } from '../../../src/cli/command.js';
+import { parseCommand } from '../../../src/cli/command.js';
+import { CliExit } from '../../../src/cli/exit.js';
+import { Fmt, OPT, OPTION_TABLE } from '../../../src/cli/options.js';
 import { atoi, inetAton, inetNtop, inetPton4, inetPton6, stringToNumber } from '../../../src/cli/cparse.js';
 import { Scanner } from '../../../src/cli/popt.js';
-import { OPTION_TABLE } from '../../../src/cli/command.js';
 import { checkRestore, parseRestoreLine, tokenize } from '../../../src/cli/restore.js';
 import { destSpec, serviceSpec } from '../../../src/cli/run.js';
 
@@ -164,6 +165,12 @@ describe('ipvsadm command lines', () => {
       [['-a', '-t', '1.2.3.4:80', '-r', '1.2.3.5', '-i', '--tun-type', 'gre', '--tun-remcsum'], 2, "Illegal 'tun-remcsum' option with the 'gre' tunnel type\n"],
       [['-a', '-t', '1.2.3.4:80', '-r', '1.2.3.5', '-i', '--tun-type', 'gue'], 2, "You need to supply the 'tun-port' option for the 'gue' tunnel type\n"],
       [['-a', '-t', '1.2.3.4:80', '-r', '1.2.3.5', '--tun-type', 'gue'], 2, 'Tunnel options conflict with forward method\n'],
+      [['-a', '-t', '1.2.3.4:80', '-r', '1.2.3.5', '-i', '--tun-type', 'gue', '--tun-port', '9', '--tun-nocsum', '--tun-csum'], 2, "The option 'tun-csum' conflicts with the 'tun-nocsum' option in the 'gue' tunnel type\n"],
+      [['-a', '-t', '1.2.3.4:80', '-r', '1.2.3.5', '-i', '--tun-port', '9'], 2, "Illegal 'tun-port' option with the 'ipip' tunnel type\n"],
+      [['-a', '-t', '1.2.3.4:80', '-r', '1.2.3.5', '-w', 'x'], 2, 'illegal weight specified\n'],
+      [['--start-daemon', 'master', '--mcast-port', '0'], 2, 'illegal mcast-port specified\n'],
+      [['-Ln', '--stats', '--stats'], 2, "multiple 'stats' options specified\n"],
+      [['--start-daemon', 'master', '--mcast-group', '10.0.0.1'], 2, "invalid IPv4 mcast-group `10.0.0.1'\n"],
       [['--set', '1', '2'], 2, '--set option requires 3 timeout values\n'],
       [['--start-daemon', 'x'], 2, 'illegal start-daemon parameter specified\n'],
       [['--stop-daemon', 'x'], 2, 'illegal start_daemon specified\n'],
