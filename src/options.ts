@@ -7,15 +7,6 @@ import { describeValue, inputError } from './errors.js';
 import { field, isInt, isRecord, record } from './ipvs/input.js';
 import type { NativeBinding } from './native.js';
 
-/** A loaded addon: an object with a NetlinkSocket class (read without throwing). */
-function isBinding(v: unknown): v is NativeBinding {
-  try {
-    return isRecord(v) && typeof (v as Partial<NativeBinding>).NetlinkSocket === 'function';
-  } catch {
-    return false;
-  }
-}
-
 /** listServices' options: whether to fetch real servers too. */
 export function checkListOptions(op: string, opts: unknown): boolean {
   if (opts === undefined) return false;
@@ -61,10 +52,17 @@ export function checkOpenOptions(opts: unknown): OpenSettings {
   }
   const nativeBinding = field(op, o, 'nativeBinding');
   if (nativeBinding !== undefined) {
-    if (!(typeof nativeBinding === 'string' && nativeBinding !== '') && !isBinding(nativeBinding)) {
-      throw inputError(op, 'nativeBinding', `${op}: nativeBinding must be the path of the compiled addon or the loaded addon, got ${describeValue(nativeBinding)}`);
+    if (isRecord(nativeBinding)) {
+      // The loaded addon (a bundler's require): its socket class is all the library uses.
+      const socket = field(op, nativeBinding, 'NetlinkSocket', 'nativeBinding.NetlinkSocket');
+      if (typeof socket !== 'function') throw inputError(op, 'nativeBinding.NetlinkSocket', `${op}: nativeBinding is not the loaded addon: its NetlinkSocket is ${describeValue(socket)}`);
+      out.nativeBinding = { NetlinkSocket: socket as NativeBinding['NetlinkSocket'] };
+    } else {
+      if (typeof nativeBinding !== 'string' || nativeBinding === '') {
+        throw inputError(op, 'nativeBinding', `${op}: nativeBinding must be the path of the compiled addon, or the loaded addon, got ${describeValue(nativeBinding)}`);
+      }
+      out.nativeBinding = nativeBinding;
     }
-    out.nativeBinding = nativeBinding;
   }
   const debug = field(op, o, 'debug');
   if (debug !== undefined) {

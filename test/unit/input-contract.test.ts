@@ -5,33 +5,31 @@
 // replaced), the call either goes through or fails with an IpvsError; an
 // input error names its field and nothing reached the kernel.
 import fc from 'fast-check';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeValue } from '../../src/errors.js';
 import { Ipvs, IpvsError } from '../../src/index.js';
+import { type FakeKernel, fakeKernel } from '../helpers/fake-kernel.js';
 
-// --- the fake kernel (kept to this one helper: the scripted socket of open.test.ts) ---
+// --- the fake kernel (test/helpers/fake-kernel.ts, the one client-level fake) ---
 
-const FAKE = fileURLToPath(new URL('../fixtures/scripted-kernel.cjs', import.meta.url));
-type Script = (type: number, cmd: number, seq: number) => { errno?: number; family?: number } | undefined;
+/** Messages a fake kernel has been sent, over all its sockets. */
+const sentTo = (kernel: FakeKernel): number => kernel.sockets.reduce((n, s) => n + s.sent.length, 0);
 
-/** The family lookup, IPVS 1.2.1's GET_INFO, and an ack for everything else. */
-const answer = (type: number, cmd: number) =>
-  type === 0x10 ? { family: 30 } : cmd === 15 ? { u32s: [[1, 0x010201], [2, 4096]] } : undefined;
-
-/**
- * A handle on a fake kernel that acks everything (and answers the family
- * lookup), with the count of messages it has been sent since the last reset.
- */
+/** A handle on a fake kernel, with the count of messages it has been sent since the last reset. */
 async function openOnFakeKernel(): Promise<{ ipvs: Ipvs; sent: () => number; reset: () => void }> {
-  let count = 0;
-  (globalThis as { SCRIPTED_KERNEL?: Script }).SCRIPTED_KERNEL = (type, cmd) => {
-    count++;
-    return answer(type, cmd);
-  };
-  const ipvs = await Ipvs.open({ nativeBinding: FAKE });
-  return { ipvs, sent: () => count, reset: () => void (count = 0) };
+  const kernel = fakeKernel();
+  const ipvs = await Ipvs.open({ nativeBinding: kernel });
+  let base = sentTo(kernel);
+  return { ipvs, sent: () => sentTo(kernel) - base, reset: () => void (base = sentTo(kernel)) };
 }
+
+// Options without nativeBinding load the addon the library finds by itself:
+// in the open test below, that is a fake kernel too, never the real addon.
+const defaults = vi.hoisted(() => ({ binding: undefined as unknown }));
+vi.mock('../../src/native.js', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../../src/native.js')>();
+  return { ...m, loadNative: (b?: Parameters<typeof m.loadNative>[0]) => (b === undefined && defaults.binding ? (defaults.binding as ReturnType<typeof m.loadNative>) : m.loadNative(b)) };
+});
 
 // --- values ---
 // (each boxed as { v }: fast-check probes the values it makes, which a
@@ -312,28 +310,23 @@ describe('every public method refuses bad input with an IpvsError naming the fie
 });
 
 describe('Ipvs.open refuses bad options with an IpvsError naming the option, and opens nothing', () => {
-  const saved = process.env.IPVS_NATIVE_BINDING;
-  // Options without nativeBinding then load the fake too, never the real addon.
-  beforeAll(() => void (process.env.IPVS_NATIVE_BINDING = FAKE));
-  afterAll(() => {
-    if (saved === undefined) delete process.env.IPVS_NATIVE_BINDING;
-    else process.env.IPVS_NATIVE_BINDING = saved;
-  });
+  const kernel = fakeKernel();
+  beforeAll(() => void (defaults.binding = kernel));
+  afterAll(() => void (defaults.binding = undefined));
 
   it('open', async () => {
-    const valid: Spec = { nativeBinding: FAKE, timeoutMs: 2000, netns: '/proc/self/ns/net', debug: false };
+    // (the addon as a bundler loads it: an object whose NetlinkSocket is the socket class)
+    const valid: Spec = { nativeBinding: { NetlinkSocket: kernel.NetlinkSocket }, timeoutMs: 2000, netns: '/proc/self/ns/net', debug: false };
     const bindings = fc.constantFrom<unknown>('', '/nonexistent/ipvs.node', 'node:os');
     const options = fc.oneof(
       inputs([valid, { netns: 'blue', debug: () => undefined }], { optional: true }),
       fc.oneof(badValue, box(bindings)).map((x) => input({ ...valid, nativeBinding: x.v }, { refused: 'nativeBinding' })),
     );
-    let count = 0;
     await fc.assert(
       fc.asyncProperty(options, async (given: Input) => {
-        count = 0;
-        (globalThis as { SCRIPTED_KERNEL?: Script }).SCRIPTED_KERNEL = (type, cmd) => (count++, answer(type, cmd));
+        const before = sentTo(kernel);
         const o = await outcome(() => Ipvs.open(given.value as never).then((ipvs) => ipvs.close()));
-        holds(o, count, [given], 'open');
+        holds(o, sentTo(kernel) - before, [given], 'open');
       }),
       RUNS,
     );

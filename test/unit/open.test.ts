@@ -34,6 +34,6 @@ describe('Ipvs.open', () => {
     expect((await ipvs.info()).version).toBe('1.2.1');
     ipvs.close();
     const err = await Ipvs.open({ nativeBinding: {} as never }).catch((e) => e);
-    expect(err).toMatchObject({ code: 'EINVAL', kind: 'input', field: 'nativeBinding' });
+    expect(err).toMatchObject({ code: 'EINVAL', kind: 'input', field: 'nativeBinding.NetlinkSocket' });
   });
 });
