@@ -5,7 +5,8 @@
  * refuses with ipvsadm's message and status.
  */
 import { isMulticast } from '../ipvs/address.js';
-import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag } from '../ipvs/constants.js';
+import { AF_INET, AF_INET6, SvcFlag } from '../ipvs/constants.js';
+import { PROTOCOL_NAMES } from '../ipvs/names.js';
 import { atoi, inetAton, inetPton4, inetPton6, stringToNumber } from './cparse.js';
 import { fail } from './exit.js';
 import { hostToAddr, serviceToPort } from './names.js';
@@ -60,7 +61,7 @@ export async function parseService(text: string, svc: { af: number; addr: Uint8A
 }
 
 export function protoName(p: number): 'tcp' | 'udp' | 'sctp' | undefined {
-  return p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : p === IPPROTO_SCTP ? 'sctp' : undefined;
+  return PROTOCOL_NAMES.get(p);
 }
 
 /** -M: a dotted mask or a host name for an IPv4 service (the mask as a number), a prefix length for IPv6. */
