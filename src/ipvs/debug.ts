@@ -12,7 +12,7 @@ import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLMSG_NOOP, NLM_F_ACK, NLM_F_DUM
 import { os } from '../netlink/endian.js';
 import { parseDone, parseError } from '../netlink/message.js';
 import { formatAddress } from './address.js';
-import { Cmd, CmdAttr, DaemonAttr, DestAttr, InfoAttr, SvcAttr } from './constants.js';
+import { AF_INET6, Cmd, CmdAttr, DaemonAttr, DestAttr, InfoAttr, SvcAttr } from './constants.js';
 import { familyName } from './names.js';
 
 const names = (table: Record<string, number>): Map<number, string> => new Map(Object.entries(table).map(([k, v]) => [v, k]));
@@ -44,7 +44,7 @@ function value(nest: number, type: number, b: Uint8Array, af: number): string {
   const big = BIG_ENDIAN[nest]?.has(type) ?? false;
   if (b.length === 1) return String(b[0]);
   if (b.length === 2) return String(v.getUint16(0, !big && os));
-  if (b.length === 4) return nest === CmdAttr.SERVICE && type === SvcAttr.NETMASK && af !== 10 ? formatAddress('inet', b) : String(v.getUint32(0, !big && os));
+  if (b.length === 4) return nest === CmdAttr.SERVICE && type === SvcAttr.NETMASK && af !== AF_INET6 ? formatAddress('inet', b) : String(v.getUint32(0, !big && os));
   if (b.length === 8 && nest === CmdAttr.SERVICE && type === SvcAttr.FLAGS) return `0x${v.getUint32(0, os).toString(16)}/0x${v.getUint32(4, os).toString(16)}`;
   return `<${b.length} bytes>`;
 }
