@@ -8,3 +8,4 @@ export { Ipvs, keyOf, netnsPath, type OpenOptions, type ListOptions } from './cl
 export { Batch, type BatchOptions, type BatchResult } from './batch.js';
 export { IpvsError, type IpvsErrorKind, type IpvsErrorDetails } from './errors.js';
 export type * from './ipvs/types.js';
+export * from './metrics/index.js';
