@@ -50,6 +50,9 @@ const FLOOR_ADD = 'C, raw generic netlink (the floor)';
 const FLOOR_LIST = 'C, raw generic netlink (the floor), listing';
 // What the concurrent way's promises cost by themselves (no library, no I/O).
 const PROMISES = '3N promises and Promise.all alone (no I/O)';
+// The exporter (bench/scrape.ts): a listing plus its Prometheus text, and a whole HTTP scrape.
+const RENDER = 'listing + Prometheus text (renderMetrics)';
+const SCRAPE = 'ipvs exporter: GET /metrics over loopback';
 const sizes = (args.get('n') ?? '1000,10000').split(',').map(Number);
 const reps = Number(args.get('reps') ?? 5);
 const eachReps = Number(args.get('each-reps') ?? 1);
@@ -123,7 +126,7 @@ function missingRow(group: Row['group'], way: string, n: number, why: string): R
 
 /** Runs a library way in a child process. */
 function libraryRow(group: Row['group'], way: LibraryWay, n: number, r: number, netns?: string): Row {
-  const label = { seq: 'library, sequential await', conc: 'library, concurrent calls', batch: 'library, batch()', list: 'library, listServices({ withDestinations: true })', control: 'control', promises: PROMISES }[way];
+  const label = { seq: 'library, sequential await', conc: 'library, concurrent calls', batch: 'library, batch()', list: 'library, listServices({ withDestinations: true })', control: 'control', promises: PROMISES, render: RENDER, scrape: SCRAPE }[way];
   const childArgs = [self, '--child', way, '--n', String(n), '--reps', String(r), ...(netns ? ['--netns', netns] : [])];
   const out = spawnSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = out.stdout.trim().split('\n').pop() ?? '';
@@ -273,6 +276,8 @@ async function listingRows(w: Workload): Promise<Row[]> {
     const ipvsadm = await run('ipvsadm -Ln', 'ipvsadm -Ln');
     out.push(ipvsadm.row);
     out.push(libraryRow('list', 'list', w.n, reps, ns.name));
+    out.push(libraryRow('list', 'render', w.n, reps, ns.name));
+    out.push(libraryRow('list', 'scrape', w.n, reps, ns.name));
     if (!existsSync(floor)) out.push(missingRow('list', FLOOR_LIST, w.n, `${floor} is not built`));
     else {
       const perUnit: number[] = [];
@@ -419,6 +424,7 @@ function render(all: Row[]): string {
     ['batch() vs sequential await', med(find('add', n, 'library, sequential')) / batch, (x) => x >= 20, '≥ 20× faster'],
     ['concurrent calls vs batch()', med(find('add', n, 'library, concurrent')) / batch, (x) => x <= 2, '≤ 2× slower'],
     ['listServices vs ipvsadm -Ln', med(find('list', n, 'ipvsadm -Ln')) / med(find('list', n, 'library')), (x) => x >= 5, '≥ 5× faster'],
+    ['exporter scrape (GET /metrics) vs one listing', med(find('list', n, SCRAPE)) / med(find('list', n, 'library')), (x) => x < 1.5, '< 1.5× one listing'],
   ];
   // How much room the kernel leaves: nothing that talks to it can beat the floor.
   const floorAdd = med(find('add', n, FLOOR_ADD));

@@ -99,8 +99,8 @@ describe('StatusServer', () => {
   it('serves the page with its data inside, and status.json with health', async () => {
     const health: HealthSource = { health: () => ({ destinations: new Map([['tcp/10.0.0.1:80>10.1.0.2:80', { state: 'down', message: 'connect ECONNREFUSED' }]]) }) };
     await withServer({ ipvs: { listServices: async () => listing() }, health }, async (base) => {
-      const doc = await (await fetch(`${base}status.json`)).json();
-      expect(doc.services[0].destinations[0]).toMatchObject({ id: 'tcp/10.0.0.1:80>10.1.0.2:80', health: { state: 'down', message: 'connect ECONNREFUSED' }, stats: { bytesIn: '18446744073709551615' } });
+      const doc = (await (await fetch(`${base}status.json`)).json()) as { services: Array<{ destinations: unknown[] }> };
+      expect(doc.services[0]!.destinations[0]).toMatchObject({ id: 'tcp/10.0.0.1:80>10.1.0.2:80', health: { state: 'down', message: 'connect ECONNREFUSED' }, stats: { bytesIn: '18446744073709551615' } });
       const page = await fetch(base);
       expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
       const html = await page.text();
