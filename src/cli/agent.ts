@@ -92,6 +92,12 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const agent = new Agent(ipvs, config, { resyncSeconds: resync, log });
+  // Signals first: a SIGTERM during the first apply still stops cleanly.
+  let stopNow: () => void = () => {};
+  const stopped = new Promise<void>((done) => (stopNow = done));
+  const stop = () => stopNow();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   const socketPath = v['status-socket'] ?? defaultSocket(v.netns);
   const status = await serveStatus(socketPath, () => agent.status());
   await agent.start();
@@ -120,15 +126,9 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   }
   const onHup = () => reload('SIGHUP');
   process.on('SIGHUP', onHup);
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      done();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  await stopped;
+  process.off('SIGTERM', stop);
+  process.off('SIGINT', stop);
   process.off('SIGHUP', onHup);
   watcher?.close();
   clearTimeout(debounce);
