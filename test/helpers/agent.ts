@@ -31,12 +31,13 @@ export interface RunningAgent {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startAgent(netns: string, fileText: string, args: string[] = []): Promise<RunningAgent> {
+/** `keepalived`: the text is a keepalived.conf, given with --keepalived-conf. */
+export async function startAgent(netns: string, fileText: string, args: string[] = [], opts: { keepalived?: boolean } = {}): Promise<RunningAgent> {
   const id = randomBytes(4).toString('hex');
-  const file = `/tmp/ipvs-agent-${id}.yaml`;
+  const file = `/tmp/ipvs-agent-${id}.${opts.keepalived ? 'conf' : 'yaml'}`;
   const socket = `/tmp/ipvs-agent-${id}.sock`;
   writeFileSync(file, fileText);
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, cli, 'agent', '-f', file, '--log-format', 'json', '--status-socket', socket, ...args], {
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, cli, 'agent', opts.keepalived ? '--keepalived-conf' : '-f', file, '--log-format', 'json', '--status-socket', socket, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -35,7 +35,7 @@ function agentFile(o: { onFailure?: string; checks?: string; extra?: string; wei
     scheduler: rr
     onFailure: ${o.onFailure ?? 'remove'}
 ${o.extra ?? ''}    checks:
-${o.checks ?? '      - { type: http, path: /, interval: 0.5, timeout: 0.4, fall: 2, rise: 3, warmup: 0.1 }'}
+${o.checks ?? '      - { type: http, path: /, interval: 0.5, timeout: 2, fall: 2, rise: 3, warmup: 0.1 }'}
     destinations:
 ${dests}
 `;
@@ -109,8 +109,8 @@ describe('ipvs agent', () => {
     const flag = `/tmp/ipvs-agent-flag-${process.pid}`;
     execFileSync('touch', [flag]);
     const checks = [
-      '      - { type: exec, command: [test, -e, ' + flag + '], interval: 0.3, fall: 1, rise: 1, warmup: 0 }',
-      '      - { type: http, status: ["200-299"], bodyRegex: "^backend-[12]\\n$", interval: 0.3, fall: 1, rise: 1, warmup: 0 }',
+      '      - { type: exec, command: [test, -e, ' + flag + '], interval: 0.3, timeout: 2, fall: 1, rise: 1, warmup: 0 }',
+      '      - { type: http, status: ["200-299"], bodyRegex: "^backend-[12]\\n$", interval: 0.3, timeout: 2, fall: 1, rise: 1, warmup: 0 }',
     ].join('\n');
     agent = await startAgent(t.topo.director.netns, agentFile({ checks }));
     // backend-3's body does not match: out. The others pass both checks.
@@ -121,9 +121,9 @@ describe('ipvs agent', () => {
     execFileSync('touch', [flag]);
     await expect.poll(kernelDests, poll).toEqual(all().slice(0, 2));
     // A status range that excludes 200: all down; one that includes it: up again.
-    agent.write(agentFile({ checks: '      - { type: http, status: [404, "500-599"], interval: 0.3, fall: 1, rise: 1, warmup: 0 }' }));
+    agent.write(agentFile({ checks: '      - { type: http, status: [404, "500-599"], interval: 0.3, timeout: 2, fall: 1, rise: 1, warmup: 0 }' }));
     await expect.poll(kernelDests, poll).toEqual([]);
-    agent.write(agentFile({ checks: '      - { type: http, status: [[200, 204]], interval: 0.3, fall: 1, rise: 1, warmup: 0 }' }));
+    agent.write(agentFile({ checks: '      - { type: http, status: [[200, 204]], interval: 0.3, timeout: 2, fall: 1, rise: 1, warmup: 0 }' }));
     await expect.poll(kernelDests, poll).toEqual(all());
     execFileSync('rm', ['-f', flag]);
   });
@@ -143,12 +143,12 @@ describe('ipvs agent', () => {
   });
 
   it('reload keeps checker state: a failed server stays out across a reload of a changed file', async () => {
-    agent = await startAgent(t.topo.director.netns, agentFile({ checks: '      - { type: tcp, interval: 0.5, fall: 1, rise: 2, warmup: 0.1 }' }));
+    agent = await startAgent(t.topo.director.netns, agentFile({ checks: '      - { type: tcp, interval: 0.5, timeout: 2, fall: 1, rise: 2, warmup: 0.1 }' }));
     await expect.poll(kernelDests, poll).toEqual(all());
     await kill(1);
     await expect.poll(kernelDests, poll).toEqual([all()[0], all()[2]]);
     const mark = agent.events.length;
-    agent.write(agentFile({ checks: '      - { type: tcp, interval: 0.5, fall: 1, rise: 2, warmup: 0.1 }', weights: [3, 1, 1] }));
+    agent.write(agentFile({ checks: '      - { type: tcp, interval: 0.5, timeout: 2, fall: 1, rise: 2, warmup: 0.1 }', weights: [3, 1, 1] }));
     await agent.waitFor((e) => e.event === 'reload', 20_000, mark);
     await expect.poll(kernelDests, poll).toEqual([`${addr(0)}:${PORT} 3`, all()[2]]);
     // Never re-added, never flapped.
@@ -196,5 +196,89 @@ describe('ipvs agent', () => {
     agent = await startAgent(t.topo.director.netns, agentFile(), ['--remove-on-exit']);
     expect(await agent.stop()).toBe(0);
     expect(ipvsadm()).toBe('');
+  });
+});
+
+/** keepalived 2.2 (Debian's), checker only, in the director namespace; resolves once its checker runs. */
+async function startKeepalived(conf: string): Promise<{ stop(): Promise<void> }> {
+  const { spawn } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const id = `${process.pid}-${Date.now()}`;
+  const file = `/tmp/ipvs-agent-keepalived-${id}.conf`;
+  writeFileSync(file, conf);
+  const child = spawn('ip', ['netns', 'exec', t.topo.director.netns, 'keepalived', '--dont-fork', '--log-console', '--check', '-f', file,
+    '-p', `/tmp/keepalived-${id}.pid`, '-c', `/tmp/keepalived-checkers-${id}.pid`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  await expect.poll(kernelDests, poll).not.toEqual([]);
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+  };
+}
+
+/** Kills backend-2's server and measures how long until the kernel drops it (polled every 50 ms). */
+async function failAndMeasure(): Promise<{ ms: number; rules: string }> {
+  const t0 = Date.now();
+  await kill(1);
+  await expect.poll(kernelDests, { timeout: 30_000, interval: 50 }).toEqual([all()[0], all()[2]]);
+  return { ms: Date.now() - t0, rules: ipvsadm() };
+}
+
+describe('side by side with keepalived', () => {
+  const conf = () => `global_defs {
+    router_id agent_test
+}
+vrrp_instance VI_1 {
+    interface lb0
+    virtual_router_id 51
+    virtual_ipaddress {
+        ${t.topo.vip}
+    }
+}
+virtual_server ${t.topo.vip} ${PORT} {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+${[0, 1, 2].map((i) => `    real_server ${addr(i)} ${PORT} {
+        weight ${i + 1}
+        HTTP_GET {
+            url {
+              path /
+              status_code 200
+            }
+            connect_timeout 2
+            retry 1
+            delay_before_retry 1
+            warmup 0
+        }
+    }`).join('\n')}
+}
+`;
+
+  it('the converted keepalived.conf gives the kernel state keepalived gives, before and after the same failure', async () => {
+    const keepalived = await startKeepalived(conf());
+    await expect.poll(kernelDests, poll).toEqual(all([1, 2, 3]));
+    const kStart = ipvsadm();
+    const k = await failAndMeasure();
+    await keepalived.stop();
+    await serve(1);
+    await t.ipvs.flush();
+
+    agent = await startAgent(t.topo.director.netns, conf(), [], { keepalived: true });
+    await expect.poll(kernelDests, poll).toEqual(all([1, 2, 3]));
+    expect(ipvsadm()).toBe(kStart);
+    const a = await failAndMeasure();
+    expect(a.rules).toBe(k.rules);
+    // The VRRP section was noted and skipped, not applied.
+    expect(agent.events.some((e) => e.event === 'error' && String(e.detail).includes('vrrp_instance ignored'))).toBe(true);
+    console.log(`detection after a killed server, keepalived.conf with delay_loop 1, retry 1, delay_before_retry 1: keepalived ${k.ms} ms, ipvs agent ${a.ms} ms`);
   });
 });
