@@ -13,6 +13,9 @@ import { lineLogger, type AgentEvent, type LogFormat } from '../agent/log.js';
 import { fetchStatus, serveStatus, statusText } from '../agent/status-server.js';
 import type { AgentConfig } from '../agent/types.js';
 import { Ipvs } from '../client.js';
+import { AgentHealth } from '../metrics/agent.js';
+import { StatusServer } from '../metrics/server.js';
+import { parseListen } from './exporter.js';
 import { Errno, IpvsError } from '../errors.js';
 
 const HELP = `usage: ipvs agent -f FILE [options]
@@ -29,6 +32,8 @@ IPVS at the configured state minus failed real servers.
       --log-format text|json one line per event (default text)
       --status-socket PATH   status endpoint (default /run/ipvs-agent[-NS].sock)
       --remove-on-exit       delete the agent's services on SIGTERM (default: leave the kernel as is)
+      --metrics ADDR:PORT    serve Prometheus metrics (/metrics), a status page (/) and
+                             /status.json with every real server's health (as ipvs exporter)
   -h, --help                 this text
 
 Signals: SIGHUP reloads the file (it is also watched); SIGTERM and SIGINT stop.
@@ -63,6 +68,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
         'log-format': { type: 'string', default: 'text' },
         'status-socket': { type: 'string' },
         'remove-on-exit': { type: 'boolean', default: false },
+        metrics: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -80,7 +86,20 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     process.stderr.write(`ipvs agent: ${!v.file === !v['keepalived-conf'] ? 'give one of -f FILE or --keepalived-conf FILE' : !(resync > 0) ? '--resync needs a number of seconds above 0' : '--log-format is text or json'}\n${HELP}`);
     return 2;
   }
-  const log = lineLogger(format);
+  let metricsAt: { host: string; port: number } | undefined;
+  try {
+    metricsAt = v.metrics === undefined ? undefined : parseListen(v.metrics);
+  } catch (e) {
+    process.stderr.write(`ipvs agent: --metrics: ${(e as Error).message}\n${HELP}`);
+    return 2;
+  }
+  const lineLog = lineLogger(format);
+  // The metrics count applies and repairs from the events.
+  let health: AgentHealth | undefined;
+  const log = (e: AgentEvent) => {
+    health?.observe(e);
+    lineLog(e);
+  };
   const file = v.file ?? v['keepalived-conf']!;
   let config: AgentConfig;
   let ipvs: Ipvs;
@@ -92,6 +111,17 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
     return 1;
   }
   const agent = new Agent(ipvs, config, { resyncSeconds: resync, log });
+  health = new AgentHealth(agent);
+  let metrics: StatusServer | undefined;
+  if (metricsAt) {
+    try {
+      metrics = await StatusServer.start({ ipvs, ...metricsAt, health, log: (detail) => log({ event: 'error', during: 'metrics', detail }) });
+    } catch (e) {
+      process.stderr.write(`ipvs agent: cannot serve metrics on ${metricsAt.host}:${metricsAt.port}: ${(e as Error).message}\n`);
+      ipvs.close();
+      return 1;
+    }
+  }
   // Signals first: a SIGTERM during the first apply still stops cleanly.
   let stopNow: () => void = () => {};
   const stopped = new Promise<void>((done) => (stopNow = done));
@@ -135,6 +165,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   await reloading;
   await agent.stop({ remove: v['remove-on-exit'] });
   await status.close();
+  await metrics?.close();
   ipvs.close();
   return 0;
 }

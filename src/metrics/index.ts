@@ -19,3 +19,4 @@ export {
   type ReconcileHealth,
   type DurationHistogram,
 } from './health.js';
+export { AgentHealth, parseAgentServiceId } from './agent.js';

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopology, type Topology } from '../../examples/lib/topology.mjs';
 import { Ipvs } from '../../src/index.js';
+import { startAgent } from '../helpers/agent.js';
 
 // Not useTopology: its afterEach flushes IPVS, and these tests all read one setup.
 const t = {} as { topo: Topology; ipvs: Ipvs };
@@ -181,6 +182,46 @@ describe('ipvs exporter', () => {
       tmux('kill-server');
     }
   }, 60_000);
+
+  it('ipvs agent --metrics serves the same metrics with every real server\'s health', async () => {
+    const { vip, backends, director } = t.topo;
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    // backend-2 is checked on a port nothing listens on: down, and kept in with weight 0 (inhibit).
+    const check = (extra: string) => `checks: [{ type: tcp, ${extra}interval: 0.5, timeout: 2, fall: 1, rise: 1, warmup: 0 }]`;
+    const file = `services:
+  - protocol: tcp
+    address: ${vip}
+    port: 8080
+    scheduler: rr
+    onFailure: inhibit
+    destinations:
+      - { address: ${backends[0]!.address}, port: 8080, forwarding: masq, weight: 1, ${check('')} }
+      - { address: ${backends[1]!.address}, port: 8080, forwarding: masq, weight: 1, ${check('port: 81, ')} }
+`;
+    const agent = await startAgent(director.netns, file, ['--metrics', `127.0.0.1:${port}`]);
+    try {
+      // The agent checks from the director's namespace, so its server listens there: fetch from inside.
+      const get = (path: string) => execFileSync('ip', ['netns', 'exec', director.netns, process.execPath, '-e', `fetch('http://127.0.0.1:${port}${path}').then(async (r) => process.stdout.write(r.status + '\\n' + (await r.text())))`], { encoding: 'utf8' });
+      const rs = (i: number) => `{local_address="${vip}",local_port="8080",proto="TCP",remote_address="${backends[i]!.address}",remote_port="8080",forwarding="masq"}`;
+      await expect.poll(() => get('/metrics'), { timeout: 30_000, interval: 1000 }).toContain(`ipvs_agent_backend_up${rs(1)} 0\n`);
+      const text = get('/metrics');
+      expect(text.startsWith('200\n')).toBe(true);
+      const lint = execFileSync('promtool', ['check', 'metrics'], { input: text.slice(4), encoding: 'utf8' });
+      expect(lint).toBe('');
+      expect(text).toContain(`ipvs_agent_backend_up${rs(0)} 1\n`);
+      expect(text).toContain(`node_ipvs_backend_weight${rs(1)} 0\n`);
+      expect(text).toContain(`node_ipvs_backend_weight_configured${rs(1)} 1\n`);
+      expect(text).toContain(`ipvs_agent_backend_state${rs(1).slice(0, -1)},state="down"} 1\n`);
+      expect(text).toContain('ipvs_agent_checker_up 1\n');
+      expect(text).toMatch(/^ipvs_agent_changes_applied_total [1-9]\d*$/m);
+      const doc = JSON.parse(get('/status.json').slice(4)) as { services: Array<{ port?: number; destinations: Array<{ address: string; weight: number; health?: { state: string; message?: string } }> }> };
+      const dests = doc.services.find((x) => x.port === 8080)!.destinations;
+      expect(dests.find((d) => d.address === backends[1]!.address)).toMatchObject({ weight: 0, health: { state: 'down', message: expect.stringMatching(/^tcp .*:81: /) } });
+      expect(dests.find((d) => d.address === backends[0]!.address)).toMatchObject({ weight: 1, health: { state: 'up' } });
+    } finally {
+      expect(await agent.stop()).toBe(0);
+    }
+  }, 120_000);
 
   it('stops cleanly on SIGTERM', async () => {
     exporter.child.kill('SIGTERM');
