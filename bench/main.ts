@@ -9,6 +9,7 @@
  *   --no-each          skip that way (it takes minutes)
  *   --no-strace        skip counting system calls
  *   --out FILE         also write the raw results as JSON
+ *   --only-list        only the listing rows (listings, the exporter's scrape)
  *
  * Every repetition runs in a fresh network namespace, after the machine has
  * gone idle, and is checked: afterwards the kernel must hold exactly the
@@ -67,6 +68,10 @@ if (cliProblem) log(`ipvs CLI rows will be reported missing: ${cliProblem}`);
 for (const n of sizes) {
   const w = makeWorkload(n);
   writeFileSync(restoreFile(n), w.restore);
+  if (args.has('only-list')) {
+    rows.push(...(await listingRows(w)));
+    continue;
+  }
   log(`n=${n}: library ways`);
   for (const way of ['seq', 'conc', 'batch', 'promises'] as const) rows.push(libraryRow('add', way, n, reps));
   log(`n=${n}: command-line ways`);
@@ -96,7 +101,7 @@ function readArgs(argv: string[]): Map<string, string> {
   const flag = { type: 'boolean' } as const;
   const { values } = parseArgs({
     args: argv,
-    options: { n: text, reps: text, 'each-reps': text, 'no-each': flag, 'no-strace': flag, out: text, child: text, netns: text, strace: flag },
+    options: { n: text, reps: text, 'each-reps': text, 'no-each': flag, 'no-strace': flag, 'only-list': flag, out: text, child: text, netns: text, strace: flag },
   });
   return new Map(Object.entries(values).map(([k, v]) => [k, v === true ? '' : String(v)]));
 }
