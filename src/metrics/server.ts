@@ -56,6 +56,9 @@ interface Snapshot {
   seconds: number;
   health: HealthSnapshot | undefined;
   metrics?: Buffer;
+  /** The writer behind `metrics`, and how many responses are still sending it. */
+  writer?: ByteWriter;
+  sending: number;
   status?: string;
 }
 
@@ -66,6 +69,8 @@ export class StatusServer {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private listingErrors = 0;
+  /** The buffer of the last metrics text, once no response sends it any more. */
+  private spare: Buffer | undefined;
   private readonly timeoutMs: number;
   private readonly log: (line: string) => void;
 
@@ -121,7 +126,7 @@ export class StatusServer {
       this.listing = this.opts.ipvs
         .listServices({ withDestinations: true })
         .then((services) => {
-          const snap: Snapshot = { services, timeMs: Date.now(), seconds: (performance.now() - t0) / 1000, health: this.healthNow() };
+          const snap: Snapshot = { services, timeMs: Date.now(), seconds: (performance.now() - t0) / 1000, health: this.healthNow(), sending: 0 };
           this.history?.record(services, snap.timeMs);
           return snap;
         })
@@ -173,10 +178,18 @@ export class StatusServer {
     const snap = await this.snapshot();
     if (path === '/metrics') {
       if (!snap.metrics) {
-        const w = new ByteWriter(estimateBytes(snap.services));
+        // The last scrape's buffer, when free: 10,000 services are ~60 MB of text, and fresh memory costs page faults.
+        const w = new ByteWriter(estimateBytes(snap.services), this.spare);
+        this.spare = undefined;
         writeMetrics(w, snap.services, snap.health, { listingSeconds: snap.seconds, listingErrors: this.listingErrors });
         snap.metrics = w.view();
+        snap.writer = w;
       }
+      // No later snapshot reuses this one, so once its last response is done its buffer is free.
+      snap.sending++;
+      res.once('close', () => {
+        if (--snap.sending === 0 && snap.writer) this.spare = snap.writer.release();
+      });
       send(res, 'text/plain; version=0.0.4; charset=utf-8', snap.metrics);
       return;
     }

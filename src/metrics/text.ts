@@ -13,8 +13,17 @@ export class ByteWriter {
   /** Whether every byte so far is ASCII (then the text decodes as latin1, much faster). */
   private ascii = true;
 
-  constructor(initialBytes = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(Math.max(initialBytes, 256));
+  /**
+   * `reuse`: a buffer from an earlier writer whose bytes are no longer needed
+   * (a server rendering every scrape spares itself mapping fresh memory).
+   */
+  constructor(initialBytes = 1 << 16, reuse?: Buffer) {
+    this.buf = reuse && reuse.length >= initialBytes ? reuse : Buffer.allocUnsafe(Math.max(initialBytes, 256));
+  }
+
+  /** The whole underlying buffer, to hand to a later writer once view() is no longer in use. */
+  release(): Buffer {
+    return this.buf;
   }
 
   /** Appends bytes made by piece(). */
