@@ -136,7 +136,7 @@ async function fullScreen(ipvs: Ipvs, o: Options): Promise<number> {
     stdin.off('keypress', onKey);
     if (stdin.isTTY) stdin.setRawMode(false);
     stdin.pause();
-    out.write(ansiEscapes.cursorShow + ansiEscapes.exitAlternativeScreen);
+    out.write(ansiEscapes.exitAlternativeScreen + ansiEscapes.cursorShow);
   };
   // Whatever ends us, the terminal is given back as it was.
   const onExit = () => restore();

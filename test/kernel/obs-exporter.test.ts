@@ -6,7 +6,7 @@
 // --exact` (a screenshot goes to .uml/artifacts/); `ipvs top` under tmux
 // shows them too, and quits restoring the terminal.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,7 +158,10 @@ describe('ipvs exporter', () => {
 
   it('ipvs top under tmux shows the same numbers and quits restoring the terminal', async () => {
     const tmux = (...a: string[]) => execFileSync('tmux', ['-L', `obs-${process.pid}`, '-f', '/dev/null', ...a], { encoding: 'utf8' });
-    tmux('new-session', '-d', '-s', 'top', '-x', '200', '-y', '40', `${process.execPath} ${CLI} top --netns ${t.topo.director.netns}`, ';', 'set-option', '-t', 'top', 'remain-on-exit', 'on');
+    // The shell notes the exit status and stays, so the terminal's state after ipvs top can be read
+    // (tmux's #{pane_dead_status} is now and then left empty, and a dead pane hides the cursor).
+    const statusFile = join(tmp, 'top-status');
+    tmux('new-session', '-d', '-s', 'top', '-x', '200', '-y', '40', `${process.execPath} ${CLI} top --netns ${t.topo.director.netns}; echo $? > ${statusFile}; sleep 600`);
     try {
       const want = statsOf('ipvs');
       // Columns: 34 for the name, then 10 each: Weight ActConn InActConn CPS InBPS OutBPS Conns InPPS OutPPS InPkts OutPkts InBytes OutBytes.
@@ -177,7 +180,9 @@ describe('ipvs exporter', () => {
       await expect.poll(shown, { timeout: 30_000, interval: 500 }).toEqual(want);
       expect(tmux('capture-pane', '-p', '-t', 'top')).toMatch(/^ipvs top - .*services 2, real servers 4/m);
       tmux('send-keys', '-t', 'top', 'q');
-      await expect.poll(() => tmux('display-message', '-p', '-t', 'top', '#{pane_dead} #{pane_dead_status} #{alternate_on}').trim(), { timeout: 15_000, interval: 300 }).toBe('1 0 0');
+      await expect.poll(() => (existsSync(statusFile) ? readFileSync(statusFile, 'utf8').trim() : 'running'), { timeout: 15_000, interval: 300 }).toBe('0');
+      // Back from the alternate screen: the terminal is as it was.
+      expect(tmux('display-message', '-p', '-t', 'top', '#{alternate_on} #{cursor_flag}').trim()).toBe('0 1');
     } finally {
       tmux('kill-server');
     }
