@@ -18,8 +18,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Ipvs } from '../src/index.js';
 import { compareSaved, makeWorkload, type Workload } from './workload.js';
 import { createNetns, inNetns, settle } from './env.js';
+import { scrapeReps, type ScrapeWay } from './scrape.js';
 
-export type LibraryWay = 'seq' | 'conc' | 'batch' | 'list' | 'control' | 'promises';
+export type LibraryWay = 'seq' | 'conc' | 'batch' | 'list' | 'control' | 'promises' | ScrapeWay;
 
 export interface RepResult {
   /** Wall time of the timed part, in microseconds. */
@@ -181,6 +182,8 @@ export async function childMain(args: Map<string, string>): Promise<void> {
         report.reps.push(rep);
         watched(rep);
       }
+    } else if (way === 'render' || way === 'scrape') {
+      report.reps = (await scrapeReps(way, n, reps, args.get('netns')!)).map((us) => ({ us }));
     } else if (way === 'list') {
       const ipvs = await Ipvs.open({ netns: args.get('netns')! });
       if (!strace) for (let r = 0; r < 2; r++) await ipvs.listServices({ withDestinations: true }); // warm-up

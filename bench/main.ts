@@ -9,6 +9,7 @@
  *   --no-each          skip that way (it takes minutes)
  *   --no-strace        skip counting system calls
  *   --out FILE         also write the raw results as JSON
+ *   --only-list        only the listing rows (listings, the exporter's scrape)
  *
  * Every repetition runs in a fresh network namespace, after the machine has
  * gone idle, and is checked: afterwards the kernel must hold exactly the
@@ -50,6 +51,9 @@ const FLOOR_ADD = 'C, raw generic netlink (the floor)';
 const FLOOR_LIST = 'C, raw generic netlink (the floor), listing';
 // What the concurrent way's promises cost by themselves (no library, no I/O).
 const PROMISES = '3N promises and Promise.all alone (no I/O)';
+// The exporter (bench/scrape.ts): a listing plus its Prometheus text, and a whole HTTP scrape.
+const RENDER = 'listing + Prometheus text (renderMetrics)';
+const SCRAPE = 'ipvs exporter: GET /metrics over loopback';
 const sizes = (args.get('n') ?? '1000,10000').split(',').map(Number);
 const reps = Number(args.get('reps') ?? 5);
 const eachReps = Number(args.get('each-reps') ?? 1);
@@ -64,6 +68,10 @@ if (cliProblem) log(`ipvs CLI rows will be reported missing: ${cliProblem}`);
 for (const n of sizes) {
   const w = makeWorkload(n);
   writeFileSync(restoreFile(n), w.restore);
+  if (args.has('only-list')) {
+    rows.push(...(await listingRows(w)));
+    continue;
+  }
   log(`n=${n}: library ways`);
   for (const way of ['seq', 'conc', 'batch', 'promises'] as const) rows.push(libraryRow('add', way, n, reps));
   log(`n=${n}: command-line ways`);
@@ -93,7 +101,7 @@ function readArgs(argv: string[]): Map<string, string> {
   const flag = { type: 'boolean' } as const;
   const { values } = parseArgs({
     args: argv,
-    options: { n: text, reps: text, 'each-reps': text, 'no-each': flag, 'no-strace': flag, out: text, child: text, netns: text, strace: flag },
+    options: { n: text, reps: text, 'each-reps': text, 'no-each': flag, 'no-strace': flag, 'only-list': flag, out: text, child: text, netns: text, strace: flag },
   });
   return new Map(Object.entries(values).map(([k, v]) => [k, v === true ? '' : String(v)]));
 }
@@ -123,7 +131,7 @@ function missingRow(group: Row['group'], way: string, n: number, why: string): R
 
 /** Runs a library way in a child process. */
 function libraryRow(group: Row['group'], way: LibraryWay, n: number, r: number, netns?: string): Row {
-  const label = { seq: 'library, sequential await', conc: 'library, concurrent calls', batch: 'library, batch()', list: 'library, listServices({ withDestinations: true })', control: 'control', promises: PROMISES }[way];
+  const label = { seq: 'library, sequential await', conc: 'library, concurrent calls', batch: 'library, batch()', list: 'library, listServices({ withDestinations: true })', control: 'control', promises: PROMISES, render: RENDER, scrape: SCRAPE }[way];
   const childArgs = [self, '--child', way, '--n', String(n), '--reps', String(r), ...(netns ? ['--netns', netns] : [])];
   const out = spawnSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = out.stdout.trim().split('\n').pop() ?? '';
@@ -273,6 +281,8 @@ async function listingRows(w: Workload): Promise<Row[]> {
     const ipvsadm = await run('ipvsadm -Ln', 'ipvsadm -Ln');
     out.push(ipvsadm.row);
     out.push(libraryRow('list', 'list', w.n, reps, ns.name));
+    out.push(libraryRow('list', 'render', w.n, reps, ns.name));
+    out.push(libraryRow('list', 'scrape', w.n, reps, ns.name));
     if (!existsSync(floor)) out.push(missingRow('list', FLOOR_LIST, w.n, `${floor} is not built`));
     else {
       const perUnit: number[] = [];
@@ -419,6 +429,7 @@ function render(all: Row[]): string {
     ['batch() vs sequential await', med(find('add', n, 'library, sequential')) / batch, (x) => x >= 20, '≥ 20× faster'],
     ['concurrent calls vs batch()', med(find('add', n, 'library, concurrent')) / batch, (x) => x <= 2, '≤ 2× slower'],
     ['listServices vs ipvsadm -Ln', med(find('list', n, 'ipvsadm -Ln')) / med(find('list', n, 'library')), (x) => x >= 5, '≥ 5× faster'],
+    ['exporter scrape (GET /metrics) vs one listing', med(find('list', n, SCRAPE)) / med(find('list', n, 'library')), (x) => x < 1.5, '< 1.5× one listing'],
   ];
   // How much room the kernel leaves: nothing that talks to it can beat the floor.
   const floorAdd = med(find('add', n, FLOOR_ADD));

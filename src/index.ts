@@ -10,3 +10,4 @@ export type { Batch, BatchOptions, BatchResult } from './batch.js';
 export type { NativeBinding } from './native.js';
 export { IpvsError, type IpvsErrorKind, type IpvsErrorDetails } from './errors.js';
 export type * from './ipvs/types.js';
+export * from './metrics/index.js';

@@ -33,6 +33,9 @@ export async function main(args: string[], io: Io, opts: MainOptions = {}): Prom
     const { runDoctorCommand } = await import('./doctor.js');
     return runDoctorCommand(args.slice(1));
   }
+  if (args[0] === 'agent' || args[0] === 'convert') return (await import('./agent.js'))[args[0] === 'agent' ? 'runAgentCommand' : 'runConvertCommand'](args.slice(1));
+  if (args[0] === 'exporter') return (await import('./exporter.js')).runExporter(args.slice(1));
+  if (args[0] === 'top') return (await import('./top.js')).runTop(args.slice(1));
   // Like ipvsadm: no arguments lists the table.
   let c;
   try {

@@ -1,0 +1,201 @@
+/**
+ * Prometheus text exposition (format 0.0.4) of an IPVS listing, plus the
+ * health a checker reports when there is one.
+ *
+ * A renderer of our own rather than prom-client: prom-client keeps long-lived
+ * metric objects whose values are JavaScript numbers, so every scrape would
+ * have to set ~30 series per real server on them, remove the ones whose
+ * service went away, and round 64-bit counters to 53 bits. Here a scrape is
+ * a pure function of one listing: each value is written from the kernel's
+ * bigint as exact decimal digits, and nothing outlives the scrape.
+ *
+ * Names follow node_exporter's ipvs collector (`node_ipvs_*`, its label
+ * names) where it has a metric, so its dashboards keep working; the rest are
+ * additions documented in README.md.
+ */
+import type { Destination, Service, Stats } from '../ipvs/types.js';
+import { ByteWriter } from './text.js';
+import { HEALTH_STATES, destinationId, type DestinationHealth, type HealthSnapshot } from './health.js';
+
+/** Extra series about whoever renders (the exporter's own listing time and failures). */
+export interface RenderExtras {
+  /** Seconds the listing behind this rendering took. */
+  listingSeconds?: number;
+  /** Listings that failed since start. */
+  listingErrors?: number;
+}
+
+type Kind = 'counter' | 'gauge';
+type StatKey = keyof Stats;
+
+const COUNTERS: ReadonlyArray<[string, StatKey, string]> = [
+  ['connections_total', 'connections', 'Connections scheduled'],
+  ['incoming_packets_total', 'packetsIn', 'Packets in (client to real server)'],
+  ['outgoing_packets_total', 'packetsOut', 'Packets out (real server to client)'],
+  ['incoming_bytes_total', 'bytesIn', 'Bytes in (client to real server)'],
+  ['outgoing_bytes_total', 'bytesOut', 'Bytes out (real server to client)'],
+];
+const RATES: ReadonlyArray<[string, StatKey, string]> = [
+  ['connections_per_second', 'cps', "Connections per second (the kernel's 2 s estimator)"],
+  ['incoming_packets_per_second', 'packetsInPerSecond', "Packets in per second (the kernel's estimator)"],
+  ['outgoing_packets_per_second', 'packetsOutPerSecond', "Packets out per second (the kernel's estimator)"],
+  ['incoming_bytes_per_second', 'bytesInPerSecond', "Bytes in per second (the kernel's estimator)"],
+  ['outgoing_bytes_per_second', 'bytesOutPerSecond', "Bytes out per second (the kernel's estimator)"],
+];
+
+/** A label value escaped as the text format asks: backslash, double quote, newline. */
+export function escapeLabelValue(v: string): string {
+  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** A float as the text format writes it. */
+function num(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return '+Inf';
+  if (x === -Infinity) return '-Inf';
+  return String(x);
+}
+
+/**
+ * Labels of a service, with node_exporter's names. Empty labels are left out
+ * (Prometheus treats `x=""` and no `x` alike): `local_mark` only on firewall
+ * mark services, `local_address` only on the others. `family` tells inet
+ * from inet6 marks, which may share a number.
+ */
+function serviceLabels(s: Service): string {
+  if (s.fwmark !== undefined) {
+    // node_exporter reads the mark from /proc/net/ip_vs, which prints it as %08X.
+    const mark = s.fwmark.toString(16).toUpperCase().padStart(8, '0');
+    return `local_port="0",proto="FWM",local_mark="${mark}",family="${s.family}"`;
+  }
+  return `local_address="${escapeLabelValue(s.address ?? '')}",local_port="${s.port ?? 0}",proto="${(s.protocol ?? '').toUpperCase()}"`;
+}
+
+/**
+ * Renders a listing (made with `withDestinations: true`) as Prometheus text.
+ * The same text `ipvs exporter` serves on /metrics; for embedding in a
+ * server of one's own. Counters above 2^53 are written exactly.
+ */
+export function renderMetrics(services: readonly Service[], health?: HealthSnapshot, extras: RenderExtras = {}): string {
+  const w = new ByteWriter(estimateBytes(services));
+  writeMetrics(w, services, health, extras);
+  return w.toString();
+}
+
+/** `renderMetrics` into a writer (the exporter sends its bytes without making a string). */
+export function writeMetrics(w: ByteWriter, services: readonly Service[], health?: HealthSnapshot, extras: RenderExtras = {}): void {
+  const svcLabels: Uint8Array[] = [];
+  const svcStats: Stats[] = [];
+  const dests: Destination[] = [];
+  const destStats: Stats[] = [];
+  const destLabels: Uint8Array[] = [];
+  const destIds: string[] = [];
+  const destText: string[] = [];
+  const hd = health?.destinations;
+  for (const s of services) {
+    const base = serviceLabels(s);
+    svcLabels.push(w.piece(`${base},scheduler="${escapeLabelValue(s.scheduler)}"} `));
+    svcStats.push(s.stats);
+    for (const d of s.destinations ?? []) {
+      dests.push(d);
+      destStats.push(d.stats);
+      const text = `${base},remote_address="${escapeLabelValue(d.address)}",remote_port="${d.port}",forwarding="${d.forwarding}"`;
+      destLabels.push(w.piece(`${text}} `));
+      if (hd) destText.push(text);
+      if (hd) destIds.push(destinationId(s, d));
+    }
+  }
+  const head = (name: string, kind: Kind | 'histogram', help: string) => w.text(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${kind}\n`);
+  // One family: a series per label set (its bytes end in "} "), value by index (undefined: no series).
+  const family = (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], value: (i: number) => number | bigint | undefined) => {
+    head(name, kind, help);
+    const open = w.piece(`${name}{`);
+    for (let i = 0; i < labels.length; i++) {
+      const v = value(i);
+      if (v === undefined) continue;
+      w.bytes(open);
+      w.bytes(labels[i]!);
+      w.uint(v);
+      w.byte(10);
+    }
+  };
+  const statFamilies = (prefix: string, what: string, labels: readonly Uint8Array[], stats: readonly Stats[]) => {
+    for (const [suffix, key, help] of COUNTERS) family(`${prefix}${suffix}`, 'counter', `${help}, ${what}`, labels, (i) => stats[i]![key]);
+    for (const [suffix, key, help] of RATES) family(`${prefix}${suffix}`, 'gauge', `${help}, ${what}`, labels, (i) => stats[i]![key]);
+  };
+
+  // Whole-table totals, as node_exporter's (there: /proc/net/ip_vs_stats; here: the sum over services).
+  for (const [suffix, key, help] of COUNTERS) {
+    let sum = 0n;
+    for (const st of svcStats) sum += st[key];
+    head(`node_ipvs_${suffix}`, 'counter', `${help}, all services together`);
+    w.text(`node_ipvs_${suffix} ${sum}\n`);
+  }
+  // Per service.
+  statFamilies('node_ipvs_service_', 'per virtual service', svcLabels, svcStats);
+
+  // Per real server: node_exporter's three first.
+  family('node_ipvs_backend_connections_active', 'gauge', 'The current active connections by local and remote address.', destLabels, (i) => dests[i]!.activeConnections);
+  family('node_ipvs_backend_connections_inactive', 'gauge', 'The current inactive connections by local and remote address.', destLabels, (i) => dests[i]!.inactiveConnections);
+  family('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address (the kernel schedules by it).', destLabels, (i) => dests[i]!.weight);
+  family('node_ipvs_backend_connections_persistent', 'gauge', 'Persistence templates (connections of persistent services) of the real server', destLabels, (i) => dests[i]!.persistentConnections);
+  statFamilies('node_ipvs_backend_', 'per real server', destLabels, destStats);
+
+  if (hd) family('node_ipvs_backend_weight_configured', 'gauge', 'The weight the configuration gives the real server (node_ipvs_backend_weight is what the kernel has now); only for real servers a checker reports on', destLabels, (i) => hd.get(destIds[i]!)?.configuredWeight);
+  if (hd) writeHealth(w, head, family, destLabels, destText, destIds, hd);
+  const r = health?.reconcile;
+  const one = (name: string, kind: Kind, help: string, v: number | undefined) => {
+    if (v === undefined) return;
+    head(name, kind, help);
+    w.text(`${name} ${num(v)}\n`);
+  };
+  if (r) {
+    one('ipvs_agent_reconcile_duration_seconds', 'gauge', 'How long the last reconcile took', r.lastDurationSeconds);
+    one('ipvs_agent_reconcile_timestamp_seconds', 'gauge', 'When the last reconcile finished (Unix time)', r.lastTimeMs === undefined ? undefined : r.lastTimeMs / 1000);
+    one('ipvs_agent_changes_applied_total', 'counter', 'Changes applied to IPVS by the agent', r.changesApplied);
+    one('ipvs_agent_drifts_repaired_total', 'counter', 'Changes the agent made because IPVS had drifted from the desired state', r.driftsRepaired);
+    one('ipvs_agent_checker_up', 'gauge', 'Whether the health checker loop is alive (1) or not (0)', r.checkerAlive ? 1 : 0);
+    one('ipvs_agent_reconcile_success', 'gauge', 'Whether the last reconcile succeeded (1) or failed (0)', r.lastError === undefined ? 1 : 0);
+  }
+  one('ipvs_exporter_listing_duration_seconds', 'gauge', 'How long the listing behind this scrape took', extras.listingSeconds);
+  one('ipvs_exporter_listing_errors_total', 'counter', 'Listings that failed', extras.listingErrors);
+}
+
+type Family = (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], value: (i: number) => number | bigint | undefined) => void;
+type Head = (name: string, kind: Kind | 'histogram', help: string) => void;
+
+/** Per real server health: up, a state set, transitions, check duration histograms. */
+function writeHealth(w: ByteWriter, head: Head, family: Family, labels: readonly Uint8Array[], text: readonly string[], ids: readonly string[], hd: ReadonlyMap<string, DestinationHealth>): void {
+  family('ipvs_agent_backend_up', 'gauge', 'Whether the health checks pass (1) or not (0); absent for real servers without checks', labels, (i) => {
+    const h = hd.get(ids[i]!);
+    return h ? (h.state === 'up' ? 1 : 0) : undefined;
+  });
+  // A state set: one series per state, 1 for the current one.
+  const state = 'ipvs_agent_backend_state';
+  head(state, 'gauge', "The real server's health state (1 for the current one)");
+  for (let i = 0; i < labels.length; i++) {
+    const h = hd.get(ids[i]!);
+    if (h) for (const st of HEALTH_STATES) w.text(`${state}{${text[i]},state="${st}"} ${h.state === st ? 1 : 0}\n`);
+  }
+  family('ipvs_agent_backend_transitions_total', 'counter', 'Health state changes of the real server', labels, (i) => hd.get(ids[i]!)?.transitions);
+  const hist = 'ipvs_agent_check_duration_seconds';
+  head(hist, 'histogram', "Durations of the real server's health checks");
+  for (let i = 0; i < labels.length; i++) {
+    const h = hd.get(ids[i]!)?.checkDurations;
+    if (!h) continue;
+    const l = text[i];
+    for (let b = 0; b < h.bounds.length; b++) w.text(`${hist}_bucket{${l},le="${num(h.bounds[b]!)}"} ${h.counts[b]}\n`);
+    w.text(`${hist}_bucket{${l},le="+Inf"} ${h.count}\n${hist}_sum{${l}} ${num(h.sum)}\n${hist}_count{${l}} ${h.count}\n`);
+  }
+}
+
+/** About what a listing renders to (so the writer rarely grows): ~1 KiB per service, ~3 KiB per real server. */
+export function estimateBytes(services: readonly Service[]): number {
+  let dests = 0;
+  for (const s of services) dests += s.destinations?.length ?? 0;
+  return 8192 + services.length * 1200 + dests * 3200;
+}

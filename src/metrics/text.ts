@@ -1,0 +1,119 @@
+/**
+ * An append-only byte buffer for large texts made of many small pieces.
+ * A scrape of 10,000 services is ~400,000 lines. Joined as JavaScript
+ * strings they made ropes of millions of nodes that outlived collections
+ * (the collector took longer than the writing), and Buffer#write costs more
+ * per call than the copy it does. So each line is put together from bytes:
+ * label sets are encoded once per scrape and copied in, numbers are written
+ * digit by digit.
+ */
+export class ByteWriter {
+  private buf: Buffer;
+  private pos = 0;
+  /** Whether every byte so far is ASCII (then the text decodes as latin1, much faster). */
+  private ascii = true;
+
+  /**
+   * `reuse`: a buffer from an earlier writer whose bytes are no longer needed
+   * (a server rendering every scrape spares itself mapping fresh memory).
+   */
+  constructor(initialBytes = 1 << 16, reuse?: Buffer) {
+    this.buf = reuse && reuse.length >= initialBytes ? reuse : Buffer.allocUnsafe(Math.max(initialBytes, 256));
+  }
+
+  /** The whole underlying buffer, to hand to a later writer once view() is no longer in use. */
+  release(): Buffer {
+    return this.buf;
+  }
+
+  /** Appends bytes made by piece(). */
+  bytes(b: Uint8Array): void {
+    const n = b.length;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    if (n > 256) {
+      this.buf.set(b, this.pos);
+      this.pos += n;
+      return;
+    }
+    // A loop: TypedArray#set costs more per call than copying a label set.
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = b[i]!;
+    this.pos = p;
+  }
+
+  /** Appends a string (UTF-8). */
+  text(s: string): void {
+    if (s.length < 24) {
+      // Short strings: a loop beats Buffer#write's set-up.
+      if (this.pos + s.length > this.buf.length) this.grow(s.length);
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) {
+          this.bytes(this.piece(s.slice(i)));
+          return;
+        }
+        this.buf[this.pos++] = c;
+      }
+      return;
+    }
+    this.bytes(this.piece(s));
+  }
+
+  /** One ASCII byte. */
+  byte(c: number): void {
+    if (this.pos >= this.buf.length) this.grow(1);
+    this.buf[this.pos++] = c;
+  }
+
+  /** A whole number >= 0 in decimal, exact for any bigint. */
+  uint(v: number | bigint): void {
+    if (typeof v === 'bigint') {
+      if (v > 9007199254740991n) return this.text(v.toString());
+      v = Number(v);
+    }
+    if (!(v >= 0 && v <= 9007199254740991 && Math.floor(v) === v)) return this.text(String(v));
+    if (this.pos + 16 > this.buf.length) this.grow(16);
+    const buf = this.buf;
+    if (v < 10) {
+      buf[this.pos++] = 48 + v;
+      return;
+    }
+    let end = this.pos;
+    for (let x = v; x >= 1; x = Math.floor(x / 10)) end++;
+    this.pos = end;
+    for (let x = v; x >= 1; x = Math.floor(x / 10)) buf[--end] = 48 + (x % 10);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** The bytes written, UTF-8 (a view: valid until the next write). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** The text written. */
+  toString(): string {
+    return this.buf.toString(this.ascii ? 'latin1' : 'utf8', 0, this.pos);
+  }
+
+  private grow(need: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.pos + need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** UTF-8 bytes of a string, to write many times with bytes() (label sets, metric names). */
+  piece(s: string): Uint8Array {
+    const b = encoder.encode(s);
+    if (b.length !== s.length) this.ascii = false;
+    return b;
+  }
+}
+
+const encoder = new TextEncoder();
