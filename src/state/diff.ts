@@ -50,7 +50,7 @@ export function diff({ current, desired, owned, options, draining }: DiffInput):
     }
     seen.add(cur.id);
     const fields = serviceDiff(cur.settings, want.settings);
-    if (fields.length) services.push({ op: 'updateService', service: want.spec, fields });
+    if (fields.length) services.push({ op: 'updateService', service: want.spec, fields, before: pick(cur.spec, fields) });
 
     const curDests = new Map<string, NDest>();
     for (const x of cur.dests) curDests.set(x.id, x);
@@ -76,7 +76,7 @@ export function diff({ current, desired, owned, options, draining }: DiffInput):
       const f = destDiff(x, w);
       const restoring = draining?.has(drainId(cur.id, w.id));
       if (f.length) {
-        dests.push({ op: 'updateDestination', service: want.key, destination: w.spec, fields: f, ...(restoring ? { reason: 'wanted again while draining: restored' } : {}) });
+        dests.push({ op: 'updateDestination', service: want.key, destination: w.spec, fields: f, before: pick(x.spec, f), ...(restoring ? { reason: 'wanted again while draining: restored' } : {}) });
       }
     }
     if (adds.length || order === 'always') {
@@ -100,6 +100,13 @@ function removeService(cur: NService, drain: false | DrainOptions | undefined, d
   }
   out.push({ op: 'drainService', service: cur.key, timeoutSeconds: drain.timeoutSeconds });
   for (const x of cur.dests) {
-    if (x.spec.weight !== 0) out.push({ op: 'updateDestination', service: cur.key, destination: { ...x.spec, weight: 0 }, fields: ['weight'], reason: 'the service drains' });
+    if (x.spec.weight !== 0) out.push({ op: 'updateDestination', service: cur.key, destination: { ...x.spec, weight: 0 }, fields: ['weight'], before: { weight: x.spec.weight }, reason: 'the service drains' });
   }
+}
+
+/** The named settings of `o` (for a change's `before`). */
+function pick<T extends object>(o: T, fields: string[]): Partial<T> {
+  const out: Record<string, unknown> = {};
+  for (const f of fields) out[f] = (o as Record<string, unknown>)[f];
+  return out as Partial<T>;
 }

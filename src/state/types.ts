@@ -67,10 +67,11 @@ export type ApplyOptions = PlanOptions;
 /** One step of a plan; each sends at most one request. */
 export type Change =
   | { op: 'addService'; service: ServiceSpec }
-  | { op: 'updateService'; service: ServiceSpec; fields: string[] }
+  /** `before`: the changed settings as the kernel had them. */
+  | { op: 'updateService'; service: ServiceSpec; fields: string[]; before: Partial<ServiceSpec> }
   | { op: 'deleteService'; service: ServiceKey }
   | { op: 'addDestination'; service: ServiceKey; destination: DestinationSpec; reason?: string }
-  | { op: 'updateDestination'; service: ServiceKey; destination: DestinationSpec; fields: string[]; reason?: string }
+  | { op: 'updateDestination'; service: ServiceKey; destination: DestinationSpec; fields: string[]; before: Partial<DestinationSpec>; reason?: string }
   | { op: 'deleteDestination'; service: ServiceKey; destination: DestinationKey; reason?: string }
   /** Weight 0 now (no request when it is 0 already), deleted once idle or at the deadline. */
   | { op: 'drainDestination'; service: ServiceKey; destination: DestinationSpec; fromWeight: number; timeoutSeconds: number }

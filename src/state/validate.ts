@@ -5,7 +5,7 @@
  * refuses exactly what addService/addDestination would.
  */
 import { IpvsError, Errno } from '../errors.js';
-import { checkDestination, checkService } from '../ipvs/validate.js';
+import { checkDestination, checkDestinationKey, checkService } from '../ipvs/validate.js';
 import type { DestinationSpec } from '../ipvs/types.js';
 import { normalizeDesired, type NService } from './normalize.js';
 import { ownerTest } from './ownership.js';
@@ -142,13 +142,17 @@ export function checkDesired(desired: unknown, owns?: Ownership): NService[] {
       unknownKeys(d, DEST_KEYS, dpath, problems);
       if (isObject(d.tunnel)) unknownKeys(d.tunnel, TUNNEL_KEYS, `${dpath}.tunnel`, problems);
       try {
+        const dk = checkDestinationKey('destination', wire, d as unknown as DestinationSpec);
+        const prev = seenDest.get(dk.label);
+        if (prev !== undefined) {
+          problems.push({ path: dpath, message: `real server ${dk.label} is listed twice (also ${path}.destinations[${prev}])` });
+          return;
+        }
+        seenDest.set(dk.label, j);
         const dw = checkDestination('destination', wire, d as unknown as DestinationSpec);
         if (dw.family !== wire.family && (d.forwarding ?? 'route') !== 'tunnel') {
           problems.push({ path: `${dpath}.forwarding`, message: `an ${dw.family === 'inet6' ? 'IPv6' : 'IPv4'} real server of an ${wire.family === 'inet6' ? 'IPv6' : 'IPv4'} service needs forwarding 'tunnel'` });
         }
-        const prev = seenDest.get(dw.label);
-        if (prev !== undefined) problems.push({ path: dpath, message: `real server ${dw.label} is listed twice (also ${path}.destinations[${prev}])` });
-        else seenDest.set(dw.label, j);
       } catch (e) {
         problems.push(refusal(e, dpath));
       }
