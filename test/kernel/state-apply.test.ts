@@ -3,6 +3,7 @@
  * counted), minimality (one change per changed field), ownership, refusals
  * mid-apply and before sending, and order across histories.
  */
+import fc from 'fast-check';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Ipvs, StateError, type DesiredState, type DesiredService } from '../../src/index.js';
 import { createNetns, useNetns } from '../helpers/netns.js';
@@ -220,5 +221,90 @@ describe('deterministic order', () => {
       ia.close();
       ib.close();
     }
+  });
+});
+
+describe('property: random desired states applied in sequence', () => {
+  const ADDRS = ['10.0.0.1', '10.0.0.2', '2001:db8::1'];
+  const RIPS = ['10.1.0.9', '10.1.0.10', '10.1.0.2', '10.1.0.30', '10.1.0.4'];
+  const destArb = fc.record({ address: fc.constantFrom(...RIPS), port: fc.constantFrom(80, 8080), forwarding: fc.constantFrom('masq' as const, 'route' as const), weight: fc.integer({ min: 0, max: 3 }) });
+  const serviceArb = fc.record({
+    key: fc.oneof(
+      fc.record({ protocol: fc.constantFrom('tcp' as const, 'udp' as const), address: fc.constantFrom(...ADDRS), port: fc.constantFrom(80, 443) }),
+      fc.record({ fwmark: fc.integer({ min: 1, max: 3 }) }),
+    ),
+    scheduler: fc.constantFrom('rr', 'wrr', 'wlc', 'sh', 'mh'),
+    persistent: fc.constantFrom(0, 60),
+    dests: fc.uniqueArray(destArb, { selector: (d) => `${d.address}|${d.port}`, maxLength: 4 }),
+  });
+  const stateArb = fc.uniqueArray(serviceArb, { selector: (s) => JSON.stringify(s.key), maxLength: 5 }).map((list): DesiredState => ({
+    services: list.map((s) => ({
+      ...s.key, scheduler: s.scheduler, persistent: s.persistent,
+      // (an IPv4 server of an IPv6 service needs tunnel forwarding; keep the families apart)
+      destinations: 'address' in s.key && s.key.address.includes(':') ? s.dests.map((d) => ({ ...d, address: `2001:db8:1::${d.address.split('.')[3]}` })) : s.dests,
+    })),
+  }));
+
+  /** The naive expectation: what a snapshot must show for a desired state (defaults filled, sorted). */
+  const expected = (d: DesiredState) =>
+    d.services.map((s) => JSON.stringify({
+      key: 'fwmark' in s ? { fwmark: s.fwmark } : { protocol: s.protocol, address: s.address, port: s.port },
+      scheduler: s.scheduler, persistent: s.persistent || 0,
+      dests: (s.destinations ?? []).map((x) => `${x.address}|${x.port}|${x.forwarding}|${x.weight}`).sort(),
+    })).sort();
+  const actual = (d: DesiredState) => expected({ services: d.services.map((s) => ({ ...s, persistent: s.persistent ?? 0 })) });
+
+  /** Size of the true difference between two states: services and servers added, removed or changed. */
+  function difference(before: DesiredState, after: DesiredState): number {
+    const idOf = (s: DesiredService) => ('fwmark' in s ? `f${s.fwmark}` : `${s.protocol}|${s.address}|${s.port}`);
+    const a = new Map(before.services.map((s) => [idOf(s), s]));
+    const b = new Map(after.services.map((s) => [idOf(s), s]));
+    let n = 0;
+    for (const [id, s] of a) if (!b.has(id)) n++;
+    for (const [id, s] of b) {
+      const old = a.get(id);
+      if (!old) {
+        n += 1 + (s.destinations?.length ?? 0);
+        continue;
+      }
+      if (old.scheduler !== s.scheduler || (old.persistent || 0) !== (s.persistent || 0)) n++;
+      const od = new Map((old.destinations ?? []).map((x) => [`${x.address}|${x.port}`, x]));
+      const nd = new Map((s.destinations ?? []).map((x) => [`${x.address}|${x.port}`, x]));
+      for (const k of od.keys()) if (!nd.has(k)) n++;
+      for (const [k, x] of nd) {
+        const o = od.get(k);
+        if (!o || o.forwarding !== x.forwarding || o.weight !== x.weight) n++;
+      }
+    }
+    return n;
+  }
+
+  /** Whether every service lists its servers in the documented order (IPv4 first, address bytes, port). */
+  async function inOrder(): Promise<boolean> {
+    const key = (a: string, p: number) => (a.includes(':') ? `6${a.split(':').pop()!.padStart(4, '0')}` : `4${a.split('.').map((x) => x.padStart(3, '0')).join('')}`) + String(p).padStart(5, '0');
+    for (const s of await t.ipvs.listServices({ withDestinations: true })) {
+      const k = s.destinations!.map((d) => key(d.address, d.port));
+      if (k.join() !== [...k].sort().join()) return false;
+    }
+    return true;
+  }
+
+  it('ends equal to the last state, each apply making exactly the true difference (order re-adds aside)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(stateArb, { minLength: 2, maxLength: 5 }), async (states) => {
+        await t.ipvs.flush();
+        for (const d of states) {
+          const before = await t.ipvs.snapshot();
+          const r = await t.ipvs.apply(d);
+          expect(r.failed, JSON.stringify(r.changes.filter((c) => !c.ok))).toBe(0);
+          const core = r.changes.filter((c) => !('reason' in c.change && c.change.reason));
+          expect(core.length).toBe(difference(before, d));
+          expect(actual(await t.ipvs.snapshot())).toEqual(expected(d));
+          expect(await inOrder()).toBe(true);
+        }
+        expect((await t.ipvs.plan(states.at(-1)!)).changes).toEqual([]);
+      }),
+      { numRuns: 25, seed: 1207 },
+    );
   });
 });
