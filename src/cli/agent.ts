@@ -12,7 +12,7 @@ import { conversionYaml, convertKeepalived, problemLines } from '../agent/keepal
 import { lineLogger, type AgentEvent, type LogFormat } from '../agent/log.js';
 import { fetchStatus, serveStatus, statusText } from '../agent/status-server.js';
 import type { AgentConfig } from '../agent/types.js';
-import { Ipvs } from '../client.js';
+import { Ipvs } from '../handle.js';
 import { Errno, IpvsError } from '../errors.js';
 
 const HELP = `usage: ipvs agent -f FILE [options]
