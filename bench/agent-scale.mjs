@@ -19,7 +19,7 @@ const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const ns = `ipvs-agent-scale-${randomBytes(3).toString('hex')}`;
 const file = `/tmp/${ns}.yaml`;
 const socket = `/tmp/${ns}.sock`;
-const addr = (i) => `10.5.${i >> 8}.${(i & 255) + 1}`;
+const addr = (i) => `10.5.${(i / 250) | 0}.${(i % 250) + 1}`;
 const sh = (cmd, args, input) => execFileSync(cmd, args, { encoding: 'utf8', ...(input ? { input } : {}) });
 const clk = 100; // USER_HZ: /proc/PID/stat counts in 1/100 s on Linux
 const cpuOf = (pid) => {
