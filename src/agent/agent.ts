@@ -241,10 +241,13 @@ export class Agent {
     this.outcome = outcome;
     for (const s of this.config.services) this.declared.add(targetLabel(s.key));
     // Only the apply that follows a reload drains: what left the file. Failed servers go at once.
-    const drain = reason.split(',').includes('reload') ? { timeoutSeconds: this.config.settings.drainSeconds } : false;
+    // Set per service, so that a service's own `drain` never drains a failed server.
+    const reload = reason.split(',').includes('reload');
+    const dflt = { timeoutSeconds: this.config.settings.drainSeconds };
+    const desired = { services: outcome.desired.services.map((d, i) => ({ ...d, drain: reload ? (this.config.services[i]!.drain ?? dflt) : false })) };
     let r: ApplyResult;
     try {
-      r = await this.reconciler.apply(outcome.desired, { owns: this.ownership(), drain });
+      r = await this.reconciler.apply(desired, { owns: this.ownership(), drain: reload ? dflt : false });
     } catch (e) {
       this.log({ event: 'error', during: reason, detail: (e as Error).message });
       return;
