@@ -74,7 +74,7 @@ describe('plan', () => {
     const back = plan(kernel, svc(['10.1.0.2', '10.1.0.3']), { drain }, draining);
     expect(back.filter((c) => c.op !== 'updateService' && c.op !== 'deleteService')).toEqual([expect.objectContaining({ op: 'updateDestination', fields: ['weight'], before: { weight: 0 }, reason: 'wanted again while draining: restored' })]);
     // UDP servers go at once with udpImmediate
-    const udp = [listed(53, [dest('10.1.0.2'), dest('10.1.0.3')], { protocol: 'udp' })];
+    const udp = [listed(53, [dest('10.1.0.2', { port: 53 }), dest('10.1.0.3', { port: 53 })], { protocol: 'udp' })];
     expect(brief(plan(udp, { services: [{ protocol: 'udp', address: '10.0.0.1', port: 53, destinations: [{ address: '10.1.0.2' }] }] }, { drain: { timeoutSeconds: 30, udpImmediate: true } }))).toEqual(['deleteDestination 10.1.0.3']);
   });
 
