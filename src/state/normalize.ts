@@ -1,10 +1,13 @@
 /**
- * Both sides of a comparison in one shape, defaults filled in: a desired
- * service (already validated) and a listed one become an `NService`, whose
- * settings compare field by field. Identities are strings: services by
+ * Both sides of a comparison with defaults filled in. A desired service
+ * (validated) becomes an `NService` of plain comparable values; a listed
+ * one is read in place (listedSettings, sameDest), since a no-op apply of
+ * a large table must cost little more than the listing itself: no second
+ * copy of it is made. Identities are strings: services by
  * protocol/address/port or fwmark/family, real servers by address/port.
+ * Specs to send are built only for the entries that change.
  */
-import { formatAddress, maskToNumber, parseAddress } from '../ipvs/address.js';
+import { formatAddress, ipv4, maskToNumber, NOT_IPV4, parseAddress } from '../ipvs/address.js';
 import type { AddressFamily, Destination, DestinationSpec, Service, ServiceKey, ServiceSpec, SchedulerFlag, TunnelSettings } from '../ipvs/types.js';
 import type { DesiredService, DrainOptions } from './types.js';
 
@@ -14,6 +17,7 @@ const FLAG_BITS: Record<SchedulerFlag, number> = {
   'sh-fallback': 0x08, 'sh-port': 0x10, 'mh-fallback': 0x08, 'mh-port': 0x10, 'flag-1': 0x08, 'flag-2': 0x10, 'flag-3': 0x20,
 };
 const PERSISTENT_DEFAULT = 360;
+const ALL_ONES = maskToNumber('255.255.255.255');
 
 /** Service settings the kernel keeps, in comparable form. */
 export interface ServiceSettings {
@@ -30,18 +34,21 @@ export interface ServiceSettings {
 }
 
 export const SERVICE_FIELDS = ['scheduler', 'schedulerFlags', 'persistent', 'netmask', 'onePacket', 'pe'] as const;
-export const DEST_FIELDS = ['forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnel'] as const;
 
+/** A real server in comparable form (desired, or listed for snapshots and order). */
 export interface NDest {
   /** "ADDRESS|PORT" with the address in canonical text. */
   id: string;
   family: AddressFamily;
-  /** Every setting spelled out (what apply sends). */
-  spec: Required<Omit<DestinationSpec, 'tunnel'>> & { tunnel?: TunnelSettings };
+  address: string;
+  port: number;
+  forwarding: NonNullable<DestinationSpec['forwarding']>;
+  weight: number;
+  upperThreshold: number;
+  lowerThreshold: number;
   /** Comparable tunnel settings ('' unless forwarding is tunnel). */
   tunnel: string;
-  /** Active + inactive connections (listed servers only). */
-  connections: number;
+  tunnelSpec?: TunnelSettings;
 }
 
 export interface NService {
@@ -50,9 +57,11 @@ export interface NService {
   family: AddressFamily;
   protocol?: string;
   settings: ServiceSettings;
-  /** Every setting spelled out (what apply sends). */
-  spec: ServiceSpec;
-  /** Real servers: the kernel's order for listed services, the documented order for desired ones. */
+  /** Scheduler flag names as given (for the spec sent). */
+  flagNames: SchedulerFlag[];
+  /** The netmask as given or listed (for the spec sent). */
+  netmaskText: string | number;
+  /** Real servers: the documented order for desired ones, the kernel's for listed ones. */
   dests: NDest[];
   drain?: false | DrainOptions;
 }
@@ -60,8 +69,12 @@ export interface NService {
 export const serviceId = (key: ServiceKey, family: AddressFamily): string =>
   'fwmark' in key && key.fwmark !== undefined ? `fwm|${key.fwmark}|${family}` : `${(key as { protocol: string }).protocol}|${(key as { address: string }).address}|${(key as { port: number }).port}`;
 
+/** The identity string of a listed service. */
+export const listedId = (s: Service): string => (s.fwmark !== undefined ? `fwm|${s.fwmark}|${s.family}` : `${s.protocol}|${s.address}|${s.port}`);
+
 /** Canonical address text (IPv6 compressed as the kernel listing prints it). */
 export function canonicalAddress(text: string): { family: AddressFamily; text: string } | undefined {
+  if (ipv4(text) !== NOT_IPV4) return { family: 'inet', text };
   const p = parseAddress(text);
   if (!p) return undefined;
   return { family: p.family, text: p.family === 'inet' ? text : formatAddress(p.family, p.bytes) };
@@ -69,14 +82,14 @@ export function canonicalAddress(text: string): { family: AddressFamily; text: s
 
 const flagBits = (flags: readonly SchedulerFlag[] | undefined): number => {
   let b = 0;
-  for (const f of flags ?? []) b |= FLAG_BITS[f] ?? 0;
+  if (flags) for (let i = 0; i < flags.length; i++) b |= FLAG_BITS[flags[i]!] ?? 0;
   return b;
 };
 
 function netmaskNumber(family: AddressFamily, mask: string | number | undefined): number {
   if (family === 'inet6') return mask === undefined ? 128 : Number(mask);
-  if (mask === undefined) return maskToNumber('255.255.255.255');
-  if (typeof mask === 'number') return mask === 0 ? 0 : maskToNumber(prefixMask(mask));
+  if (mask === undefined || mask === '255.255.255.255' || mask === 32) return ALL_ONES;
+  if (typeof mask === 'number') return maskToNumber(prefixMask(mask));
   return maskToNumber(mask);
 }
 
@@ -88,110 +101,122 @@ function prefixMask(prefix: number): string {
 const tunnelText = (forwarding: string, t: TunnelSettings | undefined): string =>
   forwarding !== 'tunnel' ? '' : `${t?.type ?? 'ipip'}/${t?.type === 'gue' ? (t.port ?? 0) : 0}/${t?.checksum ?? 'none'}`;
 
-/** A desired service (validated) in comparable form. */
+/** A desired service (validated) in comparable form, its servers in the documented order. */
 export function normalizeDesired(d: DesiredService): NService {
   const isFwmark = 'fwmark' in d && d.fwmark !== undefined;
   let key: ServiceKey;
   let family: AddressFamily;
+  let port = 0;
   if (isFwmark) {
     family = (d as { family?: AddressFamily }).family ?? 'inet';
     key = { fwmark: d.fwmark, family };
   } else {
     const a = d as { protocol: 'tcp' | 'udp' | 'sctp'; address: string; port: number };
-    const c = canonicalAddress(a.address)!;
-    family = c.family;
-    key = { protocol: a.protocol, address: c.text, port: a.port };
+    let text = a.address;
+    family = 'inet';
+    if (ipv4(text) === NOT_IPV4) ({ family, text } = canonicalAddress(text)!);
+    port = a.port;
+    key = { protocol: a.protocol, address: text, port };
   }
-  const persistent = d.persistent === true ? PERSISTENT_DEFAULT : typeof d.persistent === 'number' ? d.persistent : 0;
   const settings: ServiceSettings = {
     scheduler: d.scheduler ?? 'wlc',
     schedulerFlags: flagBits(d.schedulerFlags),
-    persistent,
+    persistent: d.persistent === true ? PERSISTENT_DEFAULT : typeof d.persistent === 'number' ? d.persistent : 0,
     netmask: netmaskNumber(family, d.netmask),
     onePacket: d.onePacket === true,
     pe: d.pe ?? '',
   };
-  const spec: ServiceSpec = {
-    ...key,
-    scheduler: settings.scheduler,
-    schedulerFlags: [...(d.schedulerFlags ?? [])],
-    persistent: persistent || false,
-    netmask: d.netmask ?? (family === 'inet' ? '255.255.255.255' : 128),
-    onePacket: settings.onePacket,
-    ...(settings.pe ? { pe: settings.pe } : {}),
-  };
-  const port = isFwmark ? 0 : (key as { port: number }).port;
-  const dests = (d.destinations ?? []).map((x) => normalizeDesiredDest(x, port));
+  const list = d.destinations ?? [];
+  const dests = new Array<NDest>(list.length);
+  for (let i = 0; i < list.length; i++) dests[i] = normalizeDesiredDest(list[i]!, port);
   sortDests(dests);
-  const n: NService = { id: serviceId(key, family), key, family, settings, spec, dests };
+  const n: NService = {
+    id: serviceId(key, family), key, family, settings,
+    flagNames: d.schedulerFlags ?? [],
+    netmaskText: d.netmask ?? (family === 'inet' ? '255.255.255.255' : 128),
+    dests,
+  };
   if (!isFwmark) n.protocol = (key as { protocol: string }).protocol;
   if (d.drain !== undefined) n.drain = d.drain;
   return n;
 }
 
 function normalizeDesiredDest(x: DestinationSpec, servicePort: number): NDest {
-  const c = canonicalAddress(x.address)!;
+  let text = x.address;
+  let family: AddressFamily = 'inet';
+  if (ipv4(text) === NOT_IPV4) ({ family, text } = canonicalAddress(text)!);
   const forwarding = x.forwarding ?? 'route';
   const port = x.port ?? servicePort;
-  const spec: NDest['spec'] = {
-    address: c.text,
-    port,
-    forwarding,
-    weight: x.weight ?? 1,
-    upperThreshold: x.upperThreshold ?? 0,
-    lowerThreshold: x.lowerThreshold ?? 0,
+  const n: NDest = {
+    id: `${text}|${port}`, family, address: text, port, forwarding,
+    weight: x.weight ?? 1, upperThreshold: x.upperThreshold ?? 0, lowerThreshold: x.lowerThreshold ?? 0,
+    tunnel: tunnelText(forwarding, x.tunnel),
   };
-  if (forwarding === 'tunnel' && x.tunnel) spec.tunnel = { ...x.tunnel };
-  return { id: `${c.text}|${port}`, family: c.family, spec, tunnel: tunnelText(forwarding, x.tunnel), connections: 0 };
+  if (forwarding === 'tunnel' && x.tunnel) n.tunnelSpec = x.tunnel;
+  return n;
 }
 
-/** A listed service in comparable form. */
-export function normalizeListed(s: Service): NService {
-  const key: ServiceKey = s.fwmark !== undefined ? { fwmark: s.fwmark, family: s.family } : { protocol: s.protocol!, address: s.address!, port: s.port! };
-  const settings: ServiceSettings = {
+/** The spec sent for a desired service: every setting spelled out. */
+export function serviceSpec(n: NService): ServiceSpec {
+  const s = n.settings;
+  const k = n.key as { protocol?: 'tcp'; address?: string; port?: number; fwmark?: number; family?: AddressFamily };
+  // (spelled out, no spread: built once per changed service, 10,000 times from empty)
+  const spec = (k.fwmark !== undefined
+    ? { fwmark: k.fwmark, family: k.family, scheduler: s.scheduler, schedulerFlags: n.flagNames, persistent: s.persistent || false, netmask: n.netmaskText, onePacket: s.onePacket }
+    : { protocol: k.protocol, address: k.address, port: k.port, scheduler: s.scheduler, schedulerFlags: n.flagNames, persistent: s.persistent || false, netmask: n.netmaskText, onePacket: s.onePacket }) as ServiceSpec;
+  if (s.pe) spec.pe = s.pe;
+  return spec;
+}
+
+/** The spec sent for a real server: every setting spelled out. */
+export function destSpec(d: NDest): DestinationSpec {
+  const spec: DestinationSpec = { address: d.address, port: d.port, forwarding: d.forwarding, weight: d.weight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold };
+  if (d.tunnelSpec) spec.tunnel = d.tunnelSpec;
+  return spec;
+}
+
+/** A listed service's settings in comparable form. */
+export function listedSettings(s: Service): ServiceSettings {
+  return {
     scheduler: s.scheduler,
     schedulerFlags: s.flags & SCHED_BITS,
     persistent: s.persistent ?? 0,
-    netmask: typeof s.netmask === 'number' ? s.netmask : maskToNumber(s.netmask),
+    netmask: typeof s.netmask === 'number' ? s.netmask : s.netmask === '255.255.255.255' ? ALL_ONES : maskToNumber(s.netmask),
     onePacket: s.onePacket,
     pe: s.pe ?? '',
   };
-  const spec: ServiceSpec = {
-    ...key,
-    scheduler: s.scheduler,
-    schedulerFlags: s.schedulerFlags,
-    persistent: settings.persistent || false,
-    netmask: s.netmask,
-    onePacket: s.onePacket,
-    ...(s.pe ? { pe: s.pe } : {}),
-  };
+}
+
+/** Whether a listed service has `want`'s settings (no allocation: the no-op path). */
+export function sameSettings(s: Service, want: ServiceSettings): boolean {
+  return (
+    s.scheduler === want.scheduler &&
+    (s.flags & SCHED_BITS) === want.schedulerFlags &&
+    (s.persistent ?? 0) === want.persistent &&
+    (typeof s.netmask === 'number' ? s.netmask : s.netmask === '255.255.255.255' ? ALL_ONES : maskToNumber(s.netmask)) === want.netmask &&
+    s.onePacket === want.onePacket &&
+    (s.pe ?? '') === want.pe
+  );
+}
+
+/** A listed service in comparable form (snapshots, plan output). */
+export function normalizeListed(s: Service): NService {
+  const key: ServiceKey = s.fwmark !== undefined ? { fwmark: s.fwmark, family: s.family } : { protocol: s.protocol!, address: s.address!, port: s.port! };
   const list = s.destinations ?? [];
   const dests = new Array<NDest>(list.length);
   for (let i = 0; i < list.length; i++) dests[i] = normalizeListedDest(list[i]!);
-  const n: NService = { id: serviceId(key, s.family), key, family: s.family, settings, spec, dests };
+  const n: NService = { id: listedId(s), key, family: s.family, settings: listedSettings(s), flagNames: s.schedulerFlags, netmaskText: s.netmask, dests };
   if (s.protocol !== undefined) n.protocol = s.protocol;
   return n;
 }
 
-function normalizeListedDest(d: Destination): NDest {
-  const spec: NDest['spec'] = {
-    address: d.address,
-    port: d.port,
-    forwarding: d.forwarding,
-    weight: d.weight,
-    upperThreshold: d.upperThreshold,
-    lowerThreshold: d.lowerThreshold,
+export function normalizeListedDest(d: Destination): NDest {
+  const n: NDest = {
+    id: `${d.address}|${d.port}`, family: d.family, address: d.address, port: d.port, forwarding: d.forwarding,
+    weight: d.weight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold, tunnel: tunnelText(d.forwarding, d.tunnel),
   };
-  if (d.forwarding === 'tunnel' && d.tunnel) {
-    spec.tunnel = d.tunnel.type === 'gue' ? { ...d.tunnel } : { type: d.tunnel.type, checksum: d.tunnel.checksum ?? 'none' };
-  }
-  return {
-    id: `${d.address}|${d.port}`,
-    family: d.family,
-    spec,
-    tunnel: tunnelText(d.forwarding, d.tunnel),
-    connections: d.activeConnections + d.inactiveConnections,
-  };
+  if (d.forwarding === 'tunnel' && d.tunnel) n.tunnelSpec = d.tunnel.type === 'gue' ? { ...d.tunnel } : { type: d.tunnel.type, checksum: d.tunnel.checksum ?? 'none' };
+  return n;
 }
 
 /** Setting names that differ between two services. */
@@ -201,14 +226,14 @@ export function serviceDiff(a: ServiceSettings, b: ServiceSettings): string[] {
   return out;
 }
 
-/** Setting names that differ between two real servers. */
-export function destDiff(a: NDest, b: NDest): string[] {
+/** Setting names in which a listed real server differs from a desired one. */
+export function destDiff(x: Destination, w: NDest): string[] {
   const out: string[] = [];
-  if (a.spec.forwarding !== b.spec.forwarding) out.push('forwarding');
-  if (a.spec.weight !== b.spec.weight) out.push('weight');
-  if (a.spec.upperThreshold !== b.spec.upperThreshold) out.push('upperThreshold');
-  if (a.spec.lowerThreshold !== b.spec.lowerThreshold) out.push('lowerThreshold');
-  if (a.tunnel !== b.tunnel) out.push('tunnel');
+  if (x.forwarding !== w.forwarding) out.push('forwarding');
+  if (x.weight !== w.weight) out.push('weight');
+  if (x.upperThreshold !== w.upperThreshold) out.push('upperThreshold');
+  if (x.lowerThreshold !== w.lowerThreshold) out.push('lowerThreshold');
+  if ((x.forwarding === 'tunnel' || w.forwarding === 'tunnel') && tunnelText(x.forwarding, x.tunnel) !== w.tunnel) out.push('tunnel');
   return out;
 }
 
@@ -216,15 +241,25 @@ export function destDiff(a: NDest, b: NDest): string[] {
  * The documented order of real servers: IPv4 before IPv6, then address
  * bytes, then port (all as unsigned numbers, so 10.0.0.9 < 10.0.0.10).
  */
-export function destOrderKey(d: NDest): string {
-  const p = parseAddress(d.spec.address)!;
+export function destOrderKey(d: { address: string; port: number }): string {
+  const p = parseAddress(d.address)!;
   let hex = p.family === 'inet' ? '4' : '6';
   for (const b of p.bytes) hex += b.toString(16).padStart(2, '0');
-  return hex + d.spec.port.toString(16).padStart(4, '0');
+  return hex + d.port.toString(16).padStart(4, '0');
 }
 
-export function sortDests(dests: NDest[]): void {
-  if (dests.length < 2) return;
-  const keys = new Map(dests.map((d) => [d, destOrderKey(d)]));
-  dests.sort((a, b) => (keys.get(a)! < keys.get(b)! ? -1 : keys.get(a)! > keys.get(b)! ? 1 : 0));
+/** Compares two real servers in the documented order (IPv4 numerically, without allocating). */
+export function compareDests(a: { address: string; port: number }, b: { address: string; port: number }): number {
+  const x = ipv4(a.address);
+  const y = ipv4(b.address);
+  if (x !== NOT_IPV4 && y !== NOT_IPV4) return (x >>> 0) - (y >>> 0) || a.port - b.port;
+  if (x !== NOT_IPV4) return -1;
+  if (y !== NOT_IPV4) return 1;
+  const k = destOrderKey(a);
+  const l = destOrderKey(b);
+  return k < l ? -1 : k > l ? 1 : 0;
+}
+
+export function sortDests<T extends { address: string; port: number }>(dests: T[]): void {
+  if (dests.length > 1) dests.sort(compareDests);
 }

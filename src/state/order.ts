@@ -22,7 +22,7 @@
  * unless the apply asks for order 'always'. Removing servers never
  * disturbs the order of the others.
  */
-import type { NDest, NService } from './normalize.js';
+import { destSpec, type NDest, type NService } from './normalize.js';
 import type { Change } from './types.js';
 
 const REASON = 'keeps the documented order of real servers (see README, "Deterministic order")';
@@ -31,7 +31,7 @@ const REASON = 'keeps the documented order of real servers (see README, "Determi
  * The adds of `want`'s servers, with the re-adds that make the kernel list
  * them in order. `listed` is the kernel's list in its order.
  */
-export function orderChanges(want: NService, listed: NDest[], byId: Map<string, NDest>): Change[] {
+export function orderChanges(want: NService, listed: NDest[]): Change[] {
   const position = new Map<string, number>();
   listed.forEach((x, i) => position.set(x.id, i));
   // The longest tail of the wanted order that the kernel already lists in that order.
@@ -47,11 +47,11 @@ export function orderChanges(want: NService, listed: NDest[], byId: Map<string, 
   const adds: Change[] = [];
   for (let i = keep - 1; i >= 0; i--) {
     const w = want.dests[i]!;
-    if (byId.has(w.id)) {
-      deletes.push({ op: 'deleteDestination', service: want.key, destination: { address: w.spec.address, port: w.spec.port }, reason: REASON });
-      adds.push({ op: 'addDestination', service: want.key, destination: w.spec, reason: REASON });
+    if (position.has(w.id)) {
+      deletes.push({ op: 'deleteDestination', service: want.key, destination: { address: w.address, port: w.port }, reason: REASON });
+      adds.push({ op: 'addDestination', service: want.key, destination: destSpec(w), reason: REASON });
     } else {
-      adds.push({ op: 'addDestination', service: want.key, destination: w.spec });
+      adds.push({ op: 'addDestination', service: want.key, destination: destSpec(w) });
     }
   }
   return [...deletes, ...adds];

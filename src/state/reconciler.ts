@@ -9,7 +9,7 @@ import type { ServiceKey } from '../ipvs/types.js';
 import { execute } from './apply.js';
 import { diff, drainId, type Diff } from './diff.js';
 import { DrainTracker, type DrainTrackerOptions } from './drain.js';
-import { normalizeListed, type NService } from './normalize.js';
+import type { NService } from './normalize.js';
 import { ownerTest } from './ownership.js';
 import { toDesired } from './snapshot.js';
 import { StateError, checkDesired, checkDrain, type StateProblem } from './validate.js';
@@ -75,9 +75,7 @@ export class Reconciler {
     }
     if (problems.length) throw new StateError(problems, operation);
     const owned = ownerTest(opts.owns);
-    const listed = await this.ipvs.listServices({ withDestinations: true });
-    const current = new Array<NService>(listed.length);
-    for (let i = 0; i < listed.length; i++) current[i] = normalizeListed(listed[i]!);
+    const current = await this.ipvs.listServices({ withDestinations: true });
     const draining = this.drains.ids();
     const d = diff({ current, desired: wanted, owned, options: opts, draining });
     const restored: string[] = [];

@@ -5,7 +5,7 @@
  * port, then firewall marks), so exports diff well under version control.
  */
 import type { DestinationSpec, Service } from '../ipvs/types.js';
-import { destOrderKey, normalizeListed, type NDest, type NService } from './normalize.js';
+import { destOrderKey, normalizeListed, sortDests, type NDest, type NService } from './normalize.js';
 import type { DesiredService, DesiredState } from './types.js';
 
 export function toDesired(listed: Service[], owned: (s: NService) => boolean): DesiredState {
@@ -22,7 +22,7 @@ export function toDesired(listed: Service[], owned: (s: NService) => boolean): D
 function serviceOrderKey(n: NService): string {
   const k = n.key as { fwmark?: number; protocol?: string; address?: string; port?: number };
   if (k.fwmark !== undefined) return `2${n.family === 'inet' ? 4 : 6}${k.fwmark.toString(16).padStart(8, '0')}`;
-  const addr = destOrderKey({ spec: { address: k.address!, port: k.port! } } as NDest);
+  const addr = destOrderKey({ address: k.address!, port: k.port! });
   return `1${addr}${k.protocol}`;
 }
 
@@ -43,18 +43,16 @@ function exportService(s: Service, n: NService): DesiredService {
   if (s.onePacket) out.onePacket = true;
   if (s.pe) out.pe = s.pe;
   const dests = [...n.dests];
-  const keys = new Map(dests.map((d) => [d, destOrderKey(d)]));
-  dests.sort((a, b) => (keys.get(a)! < keys.get(b)! ? -1 : 1));
+  sortDests(dests);
   out.destinations = dests.map(exportDest);
   return out as unknown as DesiredService;
 }
 
-function exportDest(d: NDest): DestinationSpec {
-  const x = d.spec;
+function exportDest(x: NDest): DestinationSpec {
   const out: DestinationSpec = { address: x.address, port: x.port, forwarding: x.forwarding, weight: x.weight };
   if (x.upperThreshold) out.upperThreshold = x.upperThreshold;
   if (x.lowerThreshold) out.lowerThreshold = x.lowerThreshold;
-  const t = x.tunnel;
+  const t = x.tunnelSpec;
   if (t && !(t.type === 'ipip')) out.tunnel = t.type === 'gue' ? { type: 'gue', port: t.port ?? 0, checksum: t.checksum ?? 'none' } : { type: t.type, checksum: t.checksum ?? 'none' };
   return out;
 }

@@ -5,7 +5,8 @@
  * refuses exactly what addService/addDestination would.
  */
 import { IpvsError, Errno } from '../errors.js';
-import { checkDestination, checkDestinationKey, checkService } from '../ipvs/validate.js';
+import { ipv4, NOT_IPV4 } from '../ipvs/address.js';
+import { MAX_PERSISTENT_TIMEOUT, checkDestination, checkDestinationKey, checkService, checkServiceKey, type ServiceKeyWire } from '../ipvs/validate.js';
 import type { DestinationSpec } from '../ipvs/types.js';
 import { normalizeDesired, type NService } from './normalize.js';
 import { ownerTest } from './ownership.js';
@@ -51,8 +52,8 @@ const DRAIN_KEYS = new Set(['timeoutSeconds', 'udpImmediate']);
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function unknownKeys(o: Record<string, unknown>, known: Set<string>, path: string, out: StateProblem[]): void {
-  for (const k of Object.keys(o)) {
-    if (!known.has(k)) out.push({ path: path ? `${path}.${k}` : k, message: `unknown setting ${JSON.stringify(k)} (known: ${[...known].join(', ')})` });
+  for (const k in o) {
+    if (!known.has(k) && Object.hasOwn(o, k)) out.push({ path: path ? `${path}.${k}` : k, message: `unknown setting ${JSON.stringify(k)} (known: ${[...known].join(', ')})` });
   }
 }
 
@@ -100,55 +101,92 @@ export function checkDesired(desired: unknown, owns?: Ownership): NService[] {
     throw new StateError(problems);
   }
   const seen = new Map<string, number>();
-  services.forEach((s: unknown, i) => {
-    const path = `services[${i}]`;
-    const before = problems.length;
-    if (!isObject(s)) {
-      problems.push({ path, message: 'a service is an object with protocol, address and port, or fwmark' });
-      return;
+  for (let i = 0; i < services.length; i++) {
+    const n = checkOne(services[i], `services[${i}]`, i, seen, problems);
+    if (!n) continue;
+    if (!owned(n.key)) {
+      problems.push({ path: `services[${i}]`, message: `virtual service ${checkServiceKey('service', n.key).label} is outside what this apply owns` });
+      continue;
     }
-    unknownKeys(s, SERVICE_KEYS, path, problems);
-    if (s.fwmark !== undefined && (s.protocol !== undefined || s.address !== undefined || s.port !== undefined)) {
-      problems.push({ path, message: 'a service has either fwmark (and family) or protocol, address and port, not both' });
-      return;
-    }
-    if (s.fwmark === undefined && s.family !== undefined) {
-      problems.push({ path: `${path}.family`, message: 'family is only for fwmark services (an address says its own)' });
-    }
-    let wire;
+    out.push(n);
+  }
+  if (problems.length) throw new StateError(problems);
+  return out;
+}
+
+/** One service: its problems pushed to `problems`, or its normalized form. */
+function checkOne(s: unknown, path: string, i: number, seen: Map<string, number>, problems: StateProblem[]): NService | undefined {
+  const before = problems.length;
+  if (!isObject(s)) {
+    problems.push({ path, message: 'a service is an object with protocol, address and port, or fwmark' });
+    return undefined;
+  }
+  unknownKeys(s, SERVICE_KEYS, path, problems);
+  if (s.fwmark !== undefined && (s.protocol !== undefined || s.address !== undefined || s.port !== undefined)) {
+    problems.push({ path, message: 'a service has either fwmark (and family) or protocol, address and port, not both' });
+    return undefined;
+  }
+  if (s.fwmark === undefined && s.family !== undefined) {
+    problems.push({ path: `${path}.family`, message: 'family is only for fwmark services (an address says its own)' });
+  }
+  // Plain IPv4 services and servers (nearly all of a large table) are checked
+  // here without allocating; anything else goes through the client's checks.
+  const plain = plainService(s);
+  let wire: ServiceKeyWire;
+  let id: string;
+  if (plain) {
+    id = `${PROTOCOL_LABELS[s.protocol as string]} ${s.address as string}:${s.port as number}`;
+    wire = undefined as unknown as ServiceKeyWire;
+  } else {
     try {
       wire = checkService('service', s as unknown as DesiredService);
     } catch (e) {
       problems.push(refusal(e, path));
-      return;
+      return undefined;
     }
-    const id = wire.fwmark !== undefined ? `fwm|${wire.fwmark}|${wire.family}` : wire.label;
-    const prev = seen.get(id);
-    if (prev !== undefined) {
-      problems.push({ path, message: `virtual service ${wire.label}${wire.fwmark !== undefined ? ` (${wire.family})` : ''} is listed twice (also services[${prev}])` });
-      return;
-    }
-    seen.set(id, i);
-    checkDrain(s.drain, `${path}.drain`, problems);
-    const dests = s.destinations;
-    if (dests !== undefined && !Array.isArray(dests)) problems.push({ path: `${path}.destinations`, message: 'must be a list of real servers' });
+    id = wire.fwmark !== undefined ? `FWM ${wire.fwmark} ${wire.family}` : wire.label;
+  }
+  const prev = seen.get(id);
+  if (prev !== undefined) {
+    const label = plain ? id : `${wire.label}${wire.fwmark !== undefined ? ` (${wire.family})` : ''}`;
+    problems.push({ path, message: `virtual service ${label} is listed twice (also services[${prev}])` });
+    return undefined;
+  }
+  seen.set(id, i);
+  checkDrain(s.drain, `${path}.drain`, problems);
+  const dests = s.destinations;
+  if (dests !== undefined && !Array.isArray(dests)) problems.push({ path: `${path}.destinations`, message: 'must be a list of real servers' });
+  if (Array.isArray(dests) && dests.length) {
     const seenDest = new Map<string, number>();
-    (Array.isArray(dests) ? dests : []).forEach((d: unknown, j) => {
-      const dpath = `${path}.destinations[${j}]`;
-      if (!isObject(d)) {
-        problems.push({ path: dpath, message: 'a real server is an object with address (and port, forwarding, weight...)' });
-        return;
-      }
-      unknownKeys(d, DEST_KEYS, dpath, problems);
-      if (isObject(d.tunnel)) unknownKeys(d.tunnel, TUNNEL_KEYS, `${dpath}.tunnel`, problems);
+    const svcWire = () => (wire ??= checkService('service', s as unknown as DesiredService));
+    for (let j = 0; j < dests.length; j++) checkDest(dests[j], `${path}.destinations[${j}]`, path, j, plain, s.port as number, svcWire, seenDest, problems);
+  }
+  if (problems.length > before) return undefined;
+  return normalizeDesired(s as unknown as DesiredService);
+}
+
+function checkDest(d: unknown, dpath: string, path: string, j: number, plainSvc: boolean, svcPort: number, svcWire: () => ServiceKeyWire, seen: Map<string, number>, problems: StateProblem[]): void {
+  if (!isObject(d)) {
+    problems.push({ path: dpath, message: 'a real server is an object with address (and port, forwarding, weight...)' });
+    return;
+  }
+  unknownKeys(d, DEST_KEYS, dpath, problems);
+  if (isObject(d.tunnel)) unknownKeys(d.tunnel, TUNNEL_KEYS, `${dpath}.tunnel`, problems);
+  let label: string;
+  if (plainSvc && plainDest(d)) {
+    label = `${d.address as string}:${(d.port as number | undefined) ?? svcPort}`;
+  } else {
+    let wire: ServiceKeyWire;
+    try {
+      wire = svcWire();
+      label = checkDestinationKey('destination', wire, d as unknown as DestinationSpec).label;
+    } catch (e) {
+      problems.push(refusal(e, dpath));
+      return;
+    }
+    // (a real server listed twice is named even when its settings are bad too)
+    if (!seen.has(label)) {
       try {
-        const dk = checkDestinationKey('destination', wire, d as unknown as DestinationSpec);
-        const prev = seenDest.get(dk.label);
-        if (prev !== undefined) {
-          problems.push({ path: dpath, message: `real server ${dk.label} is listed twice (also ${path}.destinations[${prev}])` });
-          return;
-        }
-        seenDest.set(dk.label, j);
         const dw = checkDestination('destination', wire, d as unknown as DestinationSpec);
         if (dw.family !== wire.family && (d.forwarding ?? 'route') !== 'tunnel') {
           problems.push({ path: `${dpath}.forwarding`, message: `an ${dw.family === 'inet6' ? 'IPv6' : 'IPv4'} real server of an ${wire.family === 'inet6' ? 'IPv6' : 'IPv4'} service needs forwarding 'tunnel'` });
@@ -156,15 +194,43 @@ export function checkDesired(desired: unknown, owns?: Ownership): NService[] {
       } catch (e) {
         problems.push(refusal(e, dpath));
       }
-    });
-    if (problems.length > before) return;
-    const n = normalizeDesired(s as unknown as DesiredService);
-    if (!owned(n.key)) {
-      problems.push({ path, message: `virtual service ${wire.label} is outside what this apply owns` });
-      return;
     }
-    out.push(n);
-  });
-  if (problems.length) throw new StateError(problems);
-  return out;
+  }
+  const prev = seen.get(label);
+  if (prev !== undefined) problems.push({ path: dpath, message: `real server ${label} is listed twice (also ${path}.destinations[${prev}])` });
+  else seen.set(label, j);
+}
+
+const PROTOCOL_LABELS: Record<string, string> = { tcp: 'TCP', udp: 'UDP', sctp: 'SCTP' };
+const SCHEDULER = /^[A-Za-z0-9_-]{1,15}$/;
+const FORWARDING = new Set(['masq', 'route', 'tunnel', 'local', 'bypass']);
+const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+
+/** An IPv4 service with settings checkService accepts without question (it decides the rest). */
+function plainService(s: Record<string, unknown>): boolean {
+  const p = s.persistent;
+  return (
+    s.fwmark === undefined && s.family === undefined &&
+    (s.protocol === 'tcp' || s.protocol === 'udp' || s.protocol === 'sctp') &&
+    ipv4(s.address) !== NOT_IPV4 && isInt(s.port, 0, 65535) &&
+    (s.scheduler === undefined || (typeof s.scheduler === 'string' && SCHEDULER.test(s.scheduler))) &&
+    (p === undefined || p === false || p === true || p === 0 || isInt(p, 1, MAX_PERSISTENT_TIMEOUT)) &&
+    (s.netmask === undefined || s.netmask === '255.255.255.255' || s.netmask === 32) &&
+    (s.schedulerFlags === undefined || (Array.isArray(s.schedulerFlags) && s.schedulerFlags.length === 0)) &&
+    (s.onePacket === undefined || typeof s.onePacket === 'boolean') &&
+    (s.pe === undefined || s.pe === '')
+  );
+}
+
+/** An IPv4 real server with settings checkDestination accepts without question. */
+function plainDest(d: Record<string, unknown>): boolean {
+  const upper = d.upperThreshold ?? 0;
+  const lower = d.lowerThreshold ?? 0;
+  return (
+    ipv4(d.address) !== NOT_IPV4 && (d.port === undefined || isInt(d.port, 0, 65535)) &&
+    (d.forwarding === undefined || (typeof d.forwarding === 'string' && FORWARDING.has(d.forwarding))) &&
+    (d.weight === undefined || isInt(d.weight, 0, 0x7fffffff)) &&
+    isInt(upper, 0, 0xffffffff) && isInt(lower, 0, 0xffffffff) && (lower as number) <= (upper as number) &&
+    d.tunnel === undefined
+  );
 }
