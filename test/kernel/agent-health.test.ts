@@ -58,7 +58,8 @@ async function kill(i: number) {
   servers[i] = undefined;
 }
 
-describe('ipvs agent', () => {
+// Each scenario starts node processes in a one-CPU guest: minutes under load, so a wider limit.
+describe('ipvs agent', { timeout: 150_000 }, () => {
   it('takes a killed backend out within interval x fall + interval, with no failed request after, and back after rise successes', async () => {
     agent = await startAgent(t.topo.director.netns, agentFile());
     await expect.poll(kernelDests, poll).toEqual(all());
@@ -233,7 +234,7 @@ async function failAndMeasure(): Promise<{ ms: number; rules: string }> {
   return { ms: Date.now() - t0, rules: ipvsadm() };
 }
 
-describe('side by side with keepalived', () => {
+describe('side by side with keepalived', { timeout: 150_000 }, () => {
   const conf = () => `global_defs {
     router_id agent_test
 }
