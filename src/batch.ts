@@ -18,6 +18,13 @@ export interface BatchOptions {
    * way to stop at a failure). Default false: everything is sent pipelined.
    */
   stopOnError?: boolean;
+  /**
+   * Default true: updates keep the settings they leave out, read once for
+   * the whole batch. false: updates are sent as given, settings left out
+   * taking their defaults, and nothing is read (for callers that pass every
+   * setting and have read the state already, like `apply`).
+   */
+  merge?: boolean;
 }
 
 /**
@@ -219,7 +226,7 @@ export class Batch {
         withDestinations = name === 'updateDestination';
       }
     }
-    if (!services) return undefined;
+    if (!services || this.opts.merge === false) return undefined;
     return this.readServices(withDestinations);
   }
 

@@ -18,13 +18,16 @@ export function checkListOptions(op: string, opts: unknown): boolean {
   return withDestinations === true;
 }
 
-/** batch()'s options: whether to stop at the first failure. */
-export function checkBatchOptions(op: string, opts: unknown): { stopOnError: boolean } {
-  if (opts === undefined) return { stopOnError: false };
+/** batch()'s options: whether to stop at the first failure, whether updates merge. */
+export function checkBatchOptions(op: string, opts: unknown): { stopOnError: boolean; merge: boolean } {
+  if (opts === undefined) return { stopOnError: false, merge: true };
   const o = record(op, opts, 'options', `${op}: options must be an object such as { stopOnError: true }, got ${describeValue(opts)}`);
-  const stopOnError = field(op, o, 'stopOnError');
-  if (stopOnError !== undefined && typeof stopOnError !== 'boolean') throw inputError(op, 'stopOnError', `${op}: stopOnError must be a boolean, got ${describeValue(stopOnError)}`);
-  return { stopOnError: stopOnError === true };
+  const flag = (name: 'stopOnError' | 'merge'): boolean | undefined => {
+    const v = field(op, o, name);
+    if (v !== undefined && typeof v !== 'boolean') throw inputError(op, name, `${op}: ${name} must be a boolean, got ${describeValue(v)}`);
+    return v;
+  };
+  return { stopOnError: flag('stopOnError') === true, merge: flag('merge') !== false };
 }
 
 /** Ipvs.open()'s options, checked (the namespace name is resolved by the client). */

@@ -11,7 +11,9 @@ import { computeDesired, liveWeight, type DesiredOutcome, type ServerHealth } fr
 import { dynamicWeight, initialCheckState, nextDelay, serverUp, stepCheck, type CheckState } from './health.js';
 import type { AgentEvent } from './log.js';
 import { ownsPredicate } from './owns.js';
-import { Reconciler, type ReconcileResult, type ReconcileTarget } from './reconcile.js';
+import { formatChange, formatFailure, targetLabel } from '../state/format.js';
+import { Reconciler, type StateClient } from '../state/reconciler.js';
+import type { ApplyResult, Ownership } from '../state/types.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 import type { AgentStatus } from './status.js';
 import type { AgentConfig, AgentDestination, AgentService, CheckSpec } from './types.js';
@@ -43,12 +45,13 @@ export class Agent {
   private quorum = new Map<string, boolean>();
   private outcome: DesiredOutcome | undefined;
   private readonly reconciler: Reconciler;
+  /** Every service label the agent's files declared: owned even after it leaves the file. */
+  private readonly declared = new Set<string>();
   private readonly scheduler: Scheduler;
   private readonly log: (e: AgentEvent) => void;
   private readonly random: () => number;
   private readonly resyncMs: number;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private drainTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
   private pending = new Set<string>();
   private lastApply: AgentStatus['lastApply'];
@@ -56,7 +59,7 @@ export class Agent {
   private seq = 0;
   private stopped = false;
 
-  constructor(private readonly ipvs: ReconcileTarget, config: AgentConfig, opts: AgentOptions = {}) {
+  constructor(ipvs: StateClient, config: AgentConfig, opts: AgentOptions = {}) {
     this.config = config;
     this.reconciler = new Reconciler(ipvs);
     this.scheduler = new Scheduler(opts.scheduler);
@@ -88,11 +91,12 @@ export class Agent {
     this.stopped = true;
     this.scheduler.stop();
     clearInterval(this.resyncTimer);
-    clearTimeout(this.drainTimer);
     await this.applying;
+    this.reconciler.close(); // drains stop where they are (weight 0)
     if (opts.remove) {
-      const r = await this.reconciler.reconcile({ services: [] }, { owns: () => false, cut: new Set(), drainSeconds: 0 });
-      this.log({ event: 'stop', removed: r.changes, errors: r.errors.length ? r.errors : undefined });
+      const r = await this.reconciler.apply({ services: [] }, { owns: this.ownership(), drain: false });
+      const { changes, errors } = texts(r);
+      this.log({ event: 'stop', removed: changes, ...(errors.length ? { errors } : {}) });
     } else this.log({ event: 'stop', kernel: 'left as it is' });
   }
 
@@ -135,7 +139,7 @@ export class Agent {
           };
         }),
       })),
-      draining: [...this.reconciler.drainsInProgress()].map(([id, deadline]) => ({ id, deadline: iso(deadline) })),
+      draining: this.reconciler.draining().map((h) => ({ id: targetLabel(h.service, h.destination), deadline: iso(h.deadline) })),
       ...(this.lastApply ? { lastApply: this.lastApply } : {}),
       scheduler: this.scheduler.stats(),
     };
@@ -235,32 +239,42 @@ export class Agent {
     }
     this.quorum = outcome.quorum;
     this.outcome = outcome;
-    const cut = new Set<string>();
-    for (const s of this.config.services) {
-      for (const d of s.destinations) if (outcome.servers.get(d.id)?.effectiveWeight === null) cut.add(d.id);
-    }
-    // Sorry servers leave at once (keepalived does the same).
-    for (const s of this.config.services) if (s.sorryServer) cut.add(`${s.id} -> ${sorryLabel(s)}`);
-    let r: ReconcileResult;
+    for (const s of this.config.services) this.declared.add(targetLabel(s.key));
+    // Only the apply that follows a reload drains: what left the file. Failed servers go at once.
+    // Set per service, so that a service's own `drain` never drains a failed server.
+    const reload = reason.split(',').includes('reload');
+    const dflt = { timeoutSeconds: this.config.settings.drainSeconds };
+    const desired = { services: outcome.desired.services.map((d, i) => ({ ...d, drain: reload ? (this.config.services[i]!.drain ?? dflt) : false })) };
+    let r: ApplyResult;
     try {
-      r = await this.reconciler.reconcile(outcome.desired, { owns: ownsPredicate(this.config.settings.owns), cut, drainSeconds: this.config.settings.drainSeconds });
+      r = await this.reconciler.apply(desired, { owns: this.ownership(), drain: reload ? dflt : false });
     } catch (e) {
       this.log({ event: 'error', during: reason, detail: (e as Error).message });
       return;
     }
-    this.lastApply = { at: new Date().toISOString(), reason, changes: r.changes, errors: r.errors };
-    if (r.changes.length || r.errors.length) {
-      const repair = reason === 'resync';
-      this.log({ event: repair ? 'repair' : 'apply', reason, changes: r.changes, ...(r.errors.length ? { errors: r.errors } : {}) });
+    const { changes, errors } = texts(r);
+    this.lastApply = { at: new Date().toISOString(), reason, changes, errors };
+    if (changes.length || errors.length) {
+      this.log({ event: reason === 'resync' ? 'repair' : 'apply', reason, changes, ...(errors.length ? { errors } : {}) });
     }
-    // Drains progress on their own, checked every second while any runs.
-    clearTimeout(this.drainTimer);
-    if (r.draining.length && !this.stopped) this.drainTimer = setTimeout(() => void this.request('drain'), 1000);
+    for (const h of r.drains) {
+      void h.done.then(({ outcome: end, error }) => this.log({ event: 'drain', target: targetLabel(h.service, h.destination), outcome: end, ...(error ? { detail: error.message } : {}) }));
+    }
+  }
+
+  private ownership(): Ownership {
+    const extra = ownsPredicate(this.config.settings.owns);
+    return { predicate: (key) => this.declared.has(targetLabel(key)) || extra(key) };
   }
 }
 
-function sorryLabel(s: AgentService): string {
-  const d = s.sorryServer!;
-  const port = d.port ?? ('port' in s.key ? s.key.port : 0);
-  return d.address.includes(':') ? `[${d.address}]:${port}` : `${d.address}:${port}`;
+/** An apply's changes and failures as lines of text. */
+function texts(r: ApplyResult): { changes: string[]; errors: string[] } {
+  const changes: string[] = [];
+  const errors: string[] = [];
+  for (const c of r.changes) {
+    if (c.ok) changes.push(formatChange(c.change));
+    else errors.push(formatFailure(c)!);
+  }
+  return { changes, errors };
 }

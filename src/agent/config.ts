@@ -15,7 +15,7 @@ import type { AgentConfig, AgentDestination, AgentService, AgentSettings, CheckS
 
 const SERVICE_FIELDS = ['protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'schedulerFlags', 'persistent', 'netmask', 'onePacket', 'pe'];
 const DEST_FIELDS = ['address', 'port', 'forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnel'];
-const AGENT_SERVICE_FIELDS = ['destinations', 'checks', 'onFailure', 'quorum', 'hysteresis', 'sorryServer'];
+const AGENT_SERVICE_FIELDS = ['destinations', 'drain', 'checks', 'onFailure', 'quorum', 'hysteresis', 'sorryServer'];
 const TOP_FIELDS = ['services', 'owns', 'drainSeconds'];
 
 type Path = (string | number)[];
@@ -139,6 +139,16 @@ function parseService(r: Reader, ids: Set<string>): AgentService | undefined {
     seen.add(d.id);
     service.destinations.push(d);
   });
+  const drain = (r.value as Record<string, unknown>).drain;
+  if (drain === false) service.drain = false;
+  else if (drain !== undefined) {
+    const dr = r.at('drain');
+    dr.only(['timeoutSeconds', 'udpImmediate']);
+    const timeoutSeconds = dr.num('timeoutSeconds', 0, 86400 * 7);
+    const udpImmediate = dr.bool('udpImmediate');
+    if (timeoutSeconds === undefined) dr.problem('drain is false or { timeoutSeconds, udpImmediate? }');
+    else service.drain = { timeoutSeconds, ...(udpImmediate !== undefined ? { udpImmediate } : {}) };
+  }
   const sorry = r.at('sorryServer');
   if (sorry.value !== undefined && sorry.value !== null) {
     sorry.only(DEST_FIELDS);

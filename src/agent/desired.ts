@@ -11,14 +11,11 @@
  * the alive servers are taken out too (weight 0 for inhibit ones), so that
  * a pool too small to carry the load does not take it.
  */
-import type { DestinationSpec, ServiceKey, ServiceOptions } from '../ipvs/types.js';
+import type { DestinationSpec } from '../ipvs/types.js';
+import type { DesiredService, DesiredState } from '../state/types.js';
 import type { AgentConfig, AgentService } from './types.js';
 
-/** A service as `apply` takes it (the state layer's DesiredService). */
-export type DesiredService = ServiceKey & ServiceOptions & { destinations?: DestinationSpec[] };
-export interface DesiredState {
-  services: DesiredService[];
-}
+export type { DesiredService, DesiredState };
 
 /** A real server's health as the checks see it. */
 export interface ServerHealth {

@@ -38,7 +38,9 @@ export interface SchedulerStats {
 export class Scheduler {
   private readonly heap = new MinHeap<Entry>();
   private readonly jobs = new Map<string, { job: Job; gen: number }>();
-  private readonly ready: Entry[] = [];
+  /** Due jobs waiting for a slot, FIFO from `readyHead` (no shift(): a long queue stays O(1) per start). */
+  private ready: Entry[] = [];
+  private readyHead = 0;
   private readonly lateness = new Lateness();
   private readonly concurrency: number;
   private readonly perTurn: number;
@@ -80,12 +82,13 @@ export class Scheduler {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.heap.clear();
-    this.ready.length = 0;
+    this.ready = [];
+    this.readyHead = 0;
     this.jobs.clear();
   }
 
   stats(): SchedulerStats {
-    return { jobs: this.jobs.size, running: this.running, waiting: this.ready.length, started: this.started, lateness: this.lateness.summary() };
+    return { jobs: this.jobs.size, running: this.running, waiting: this.ready.length - this.readyHead, started: this.started, lateness: this.lateness.summary() };
   }
 
   private push(e: Entry): void {
@@ -132,14 +135,17 @@ export class Scheduler {
 
   private startReady(): void {
     let startedNow = 0;
-    while (this.running < this.concurrency && this.ready.length > 0 && startedNow < this.perTurn) {
-      const e = this.ready.shift()!;
+    while (this.running < this.concurrency && this.readyHead < this.ready.length && startedNow < this.perTurn) {
+      const e = this.ready[this.readyHead++]!;
       const j = this.jobs.get(e.id);
       if (j?.gen !== e.gen) continue;
       startedNow++;
       this.run(e, j.job);
     }
-    if (this.ready.length > 0 && this.running < this.concurrency) this.queueTurn();
+    if (this.readyHead === this.ready.length) {
+      this.ready = [];
+      this.readyHead = 0;
+    } else if (this.running < this.concurrency) this.queueTurn();
   }
 
   private run(e: Entry, job: Job): void {
@@ -149,7 +155,7 @@ export class Scheduler {
     const finish = (nextMs: number) => {
       this.running--;
       if (this.jobs.get(e.id)?.gen === e.gen) this.push({ due: Math.max(e.due + nextMs, this.now()), id: e.id, gen: e.gen });
-      if (this.ready.length > 0) this.startReady();
+      if (this.readyHead < this.ready.length) this.startReady();
     };
     job().then(finish, () => finish(1000));
   }

@@ -12,7 +12,7 @@ import { conversionYaml, convertKeepalived, problemLines } from '../agent/keepal
 import { lineLogger, type AgentEvent, type LogFormat } from '../agent/log.js';
 import { fetchStatus, serveStatus, statusText } from '../agent/status-server.js';
 import type { AgentConfig } from '../agent/types.js';
-import { Ipvs } from '../client.js';
+import { Ipvs } from '../handle.js';
 import { AgentHealth } from '../metrics/agent.js';
 import { StatusServer } from '../metrics/server.js';
 import { parseListen } from './exporter.js';

@@ -80,7 +80,7 @@ export async function startAgent(netns: string, fileText: string, args: string[]
       return exited;
     },
   };
-  await agent.waitFor((e) => e.event === 'start');
+  await agent.waitFor((e) => e.event === 'start', 60_000); // a loaded one-CPU guest starts node slowly
   return agent;
 }
 

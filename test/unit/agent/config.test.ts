@@ -33,6 +33,7 @@ services:
           - { type: tcp, port: 8080, timeout: 0.5 }
           - { type: exec, command: [/bin/true, "{address}"], dynamicWeight: true, start: down }
   - fwmark: 5
+    drain: { timeoutSeconds: 5, udpImmediate: true }
     destinations:
       - { address: 10.2.3.2, checks: [] }
 `;
@@ -73,6 +74,8 @@ describe('agent file', () => {
     expect(d2!.checks[1]).toMatchObject({ type: 'exec', command: ['/bin/true', '{address}'], dynamicWeight: true, start: 'down' });
     expect(f!.id).toBe('FWM 5 inet');
     expect(f!.key).toEqual({ fwmark: 5 });
+    expect(f!.drain).toEqual({ timeoutSeconds: 5, udpImmediate: true });
+    expect(s!.drain).toBeUndefined();
     expect(f!.destinations[0]!.id).toBe('FWM 5 inet -> 10.2.3.2:0');
     expect(f!.destinations[0]!.checks).toEqual([]);
   });

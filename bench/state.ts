@@ -1,0 +1,124 @@
+/**
+ * The declarative layer against the client's own ways, side by side in one
+ * kernel boot (`npm run bench:state -- --n 10000 --reps 5`):
+ *
+ *   - a no-op apply             vs one full listing (listServices with destinations)
+ *   - an apply of one weight    vs one full listing (and it must send exactly one change)
+ *   - an apply from empty       vs batch() doing the same adds
+ *
+ * The workload is bench/workload.ts's: N TCP services x 2 masq real servers.
+ * Adds run in a fresh namespace per repetition (the kernel keeps deleted
+ * servers in a trash list that later adds scan); the three read-mostly ways
+ * take turns in one populated namespace. Every repetition is checked:
+ * `ipvsadm -Sn` must match the workload after the adds, and the no-op and
+ * one-weight applies must send 0 and 1 requests.
+ */
+import { parseArgs } from 'node:util';
+import { Ipvs, type DesiredState } from '../src/index.js';
+import { createNetns, inNetns, median, settle } from './env.js';
+import { compareSaved, makeWorkload, type Workload } from './workload.js';
+
+const { values } = parseArgs({ options: { n: { type: 'string', default: '10000' }, reps: { type: 'string', default: '5' } } });
+const sizes = values.n!.split(',').map(Number);
+const reps = Number(values.reps);
+const log = (line: string) => process.stderr.write(`bench-state: ${line}\n`);
+
+const desiredOf = (w: Workload): DesiredState => ({ services: w.services.map((s, i) => ({ ...s, destinations: w.destinations[i]!.map((d) => ({ ...d })) })) });
+
+async function timed(f: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await f();
+  return Number(process.hrtime.bigint() - t0) / 1000;
+}
+
+function check(w: Workload, ns: string, what: string): void {
+  const problem = compareSaved(w, inNetns(ns, 'ipvsadm', ['-Sn']));
+  if (problem) throw new Error(`${what}: ${problem}`);
+}
+
+/** Adds from empty: batch() and apply, alternating, each in a fresh namespace. */
+async function adds(w: Workload): Promise<{ batch: number[]; apply: number[] }> {
+  const out = { batch: [] as number[], apply: [] as number[] };
+  const desired = desiredOf(w);
+  for (let rep = -1; rep < reps; rep++) {
+    for (const way of ['batch', 'apply'] as const) {
+      await settle();
+      const ns = createNetns();
+      const ipvs = await Ipvs.open({ netns: ns.name });
+      try {
+        const us = await timed(async () => {
+          if (way === 'apply') {
+            const r = await ipvs.apply(desired);
+            if (r.failed) throw new Error(`apply from empty: ${r.failed} failed`);
+          } else {
+            const b = ipvs.batch();
+            for (let i = 0; i < w.services.length; i++) {
+              b.addService(w.services[i]!);
+              const ds = w.destinations[i]!;
+              for (let j = 0; j < ds.length; j++) b.addDestination(w.services[i]!, ds[j]!);
+            }
+            const r = await b.run();
+            if (r.some((x) => !x.ok)) throw new Error('batch: an add failed');
+          }
+        });
+        check(w, ns.name, way);
+        if (rep >= 0) out[way].push(us); // (rep -1 warms up)
+      } finally {
+        ipvs.close();
+        ns.remove();
+      }
+    }
+  }
+  return out;
+}
+
+/** Listing, no-op apply and one-weight apply, taking turns in one populated namespace. */
+async function reads(w: Workload): Promise<{ list: number[]; noop: number[]; one: number[] }> {
+  const out = { list: [] as number[], noop: [] as number[], one: [] as number[] };
+  const desired = desiredOf(w);
+  const ns = createNetns();
+  const ipvs = await Ipvs.open({ netns: ns.name });
+  try {
+    await ipvs.apply(desired);
+    check(w, ns.name, 'populate');
+    const mid = w.services.length >> 1;
+    for (let rep = -1; rep < reps; rep++) {
+      await settle();
+      const list = await timed(() => ipvs.listServices({ withDestinations: true }));
+      await settle();
+      const sent: number[] = [];
+      const noop = await timed(async () => void sent.push((await ipvs.apply(desired)).sent));
+      desired.services[mid]!.destinations![0]!.weight = (rep + 2) % 2 ? 3 : 2; // (changes every time)
+      await settle();
+      const one = await timed(async () => void sent.push((await ipvs.apply(desired)).sent));
+      if (sent.join() !== '0,1') throw new Error(`the no-op and one-weight applies sent ${sent.join(' and ')} requests, not 0 and 1`);
+      if (rep >= 0) {
+        out.list.push(list);
+        out.noop.push(noop);
+        out.one.push(one);
+      }
+    }
+  } finally {
+    ipvs.close();
+    ns.remove();
+  }
+  return out;
+}
+
+const ms = (us: number[]) => (median(us) / 1000).toFixed(0);
+const range = (us: number[]) => `${(Math.min(...us) / 1000).toFixed(0)}–${(Math.max(...us) / 1000).toFixed(0)}`;
+const rows: string[] = ['| way | N | ms (median) | range | ratio | target |', '|---|---:|---:|---:|---:|---|'];
+for (const n of sizes) {
+  const w = makeWorkload(n);
+  log(`n=${n}: listing, no-op apply, one-weight apply`);
+  const r = await reads(w);
+  log(`n=${n}: batch() and apply from empty`);
+  const a = await adds(w);
+  const ratio = (x: number[], base: number[]) => (median(x) / median(base)).toFixed(2);
+  rows.push(`| \`listServices({ withDestinations: true })\` | ${n} | ${ms(r.list)} | ${range(r.list)} | 1 | |`);
+  rows.push(`| \`apply\`, nothing to change (0 sent) | ${n} | ${ms(r.noop)} | ${range(r.noop)} | ${ratio(r.noop, r.list)} × listing | ≤ 1.3 |`);
+  rows.push(`| \`apply\`, one weight changed (1 sent) | ${n} | ${ms(r.one)} | ${range(r.one)} | ${ratio(r.one, r.list)} × listing | ≤ 1.3 |`);
+  rows.push(`| \`batch()\`, ${3 * n} adds | ${n} | ${ms(a.batch)} | ${range(a.batch)} | 1 | |`);
+  rows.push(`| \`apply\` from empty (same adds) | ${n} | ${ms(a.apply)} | ${range(a.apply)} | ${ratio(a.apply, a.batch)} × batch() | ≤ 1.3 |`);
+}
+process.stdout.write(`${rows.join('\n')}\n`);

@@ -1,0 +1,265 @@
+/**
+ * Both sides of a comparison with defaults filled in. A desired service
+ * (validated) becomes an `NService` of plain comparable values; a listed
+ * one is read in place (listedSettings, sameDest), since a no-op apply of
+ * a large table must cost little more than the listing itself: no second
+ * copy of it is made. Identities are strings: services by
+ * protocol/address/port or fwmark/family, real servers by address/port.
+ * Specs to send are built only for the entries that change.
+ */
+import { formatAddress, ipv4, maskToNumber, NOT_IPV4, parseAddress } from '../ipvs/address.js';
+import type { AddressFamily, Destination, DestinationSpec, Service, ServiceKey, ServiceSpec, SchedulerFlag, TunnelSettings } from '../ipvs/types.js';
+import type { DesiredService, DrainOptions } from './types.js';
+
+/** IP_VS_SVC_F_SCHED1..3: the scheduler flag bits (include/uapi/linux/ip_vs.h). */
+const SCHED_BITS = 0x38;
+const FLAG_BITS: Record<SchedulerFlag, number> = {
+  'sh-fallback': 0x08, 'sh-port': 0x10, 'mh-fallback': 0x08, 'mh-port': 0x10, 'flag-1': 0x08, 'flag-2': 0x10, 'flag-3': 0x20,
+};
+const PERSISTENT_DEFAULT = 360;
+const ALL_ONES = maskToNumber('255.255.255.255');
+
+/** Service settings the kernel keeps, in comparable form. */
+export interface ServiceSettings {
+  scheduler: string;
+  /** Scheduler flag bits (sh-port and mh-port are the same bit). */
+  schedulerFlags: number;
+  /** Persistence timeout in seconds, 0 when not persistent. */
+  persistent: number;
+  /** IPv4: the mask as a number; IPv6: the prefix length. */
+  netmask: number;
+  onePacket: boolean;
+  /** '' for none. */
+  pe: string;
+}
+
+export const SERVICE_FIELDS = ['scheduler', 'schedulerFlags', 'persistent', 'netmask', 'onePacket', 'pe'] as const;
+
+/** A real server in comparable form (desired, or listed for snapshots and order). */
+export interface NDest {
+  /** "ADDRESS|PORT" with the address in canonical text. */
+  id: string;
+  family: AddressFamily;
+  address: string;
+  port: number;
+  forwarding: NonNullable<DestinationSpec['forwarding']>;
+  weight: number;
+  upperThreshold: number;
+  lowerThreshold: number;
+  /** Comparable tunnel settings ('' unless forwarding is tunnel). */
+  tunnel: string;
+  tunnelSpec?: TunnelSettings;
+}
+
+export interface NService {
+  id: string;
+  key: ServiceKey;
+  family: AddressFamily;
+  protocol?: string;
+  settings: ServiceSettings;
+  /** Scheduler flag names as given (for the spec sent). */
+  flagNames: SchedulerFlag[];
+  /** The netmask as given or listed (for the spec sent). */
+  netmaskText: string | number;
+  /** Real servers: the documented order for desired ones, the kernel's for listed ones. */
+  dests: NDest[];
+  drain?: false | DrainOptions;
+}
+
+export const serviceId = (key: ServiceKey, family: AddressFamily): string =>
+  'fwmark' in key && key.fwmark !== undefined ? `fwm|${key.fwmark}|${family}` : `${(key as { protocol: string }).protocol}|${(key as { address: string }).address}|${(key as { port: number }).port}`;
+
+/** The identity string of a listed service. */
+export const listedId = (s: Service): string => (s.fwmark !== undefined ? `fwm|${s.fwmark}|${s.family}` : `${s.protocol}|${s.address}|${s.port}`);
+
+/** Canonical address text (IPv6 compressed as the kernel listing prints it). */
+export function canonicalAddress(text: string): { family: AddressFamily; text: string } | undefined {
+  if (ipv4(text) !== NOT_IPV4) return { family: 'inet', text };
+  const p = parseAddress(text);
+  if (!p) return undefined;
+  return { family: p.family, text: p.family === 'inet' ? text : formatAddress(p.family, p.bytes) };
+}
+
+const flagBits = (flags: readonly SchedulerFlag[] | undefined): number => {
+  let b = 0;
+  if (flags) for (let i = 0; i < flags.length; i++) b |= FLAG_BITS[flags[i]!] ?? 0;
+  return b;
+};
+
+function netmaskNumber(family: AddressFamily, mask: string | number | undefined): number {
+  if (family === 'inet6') return mask === undefined ? 128 : Number(mask);
+  if (mask === undefined || mask === '255.255.255.255' || mask === 32) return ALL_ONES;
+  if (typeof mask === 'number') return maskToNumber(prefixMask(mask));
+  return maskToNumber(mask);
+}
+
+function prefixMask(prefix: number): string {
+  const n = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+const tunnelText = (forwarding: string, t: TunnelSettings | undefined): string =>
+  forwarding !== 'tunnel' ? '' : `${t?.type ?? 'ipip'}/${t?.type === 'gue' ? (t.port ?? 0) : 0}/${t?.checksum ?? 'none'}`;
+
+/** A desired service (validated) in comparable form, its servers in the documented order. */
+export function normalizeDesired(d: DesiredService): NService {
+  const isFwmark = 'fwmark' in d && d.fwmark !== undefined;
+  let key: ServiceKey;
+  let family: AddressFamily;
+  let port = 0;
+  if (isFwmark) {
+    family = (d as { family?: AddressFamily }).family ?? 'inet';
+    key = { fwmark: d.fwmark, family };
+  } else {
+    const a = d as { protocol: 'tcp' | 'udp' | 'sctp'; address: string; port: number };
+    let text = a.address;
+    family = 'inet';
+    if (ipv4(text) === NOT_IPV4) ({ family, text } = canonicalAddress(text)!);
+    port = a.port;
+    key = { protocol: a.protocol, address: text, port };
+  }
+  const settings: ServiceSettings = {
+    scheduler: d.scheduler ?? 'wlc',
+    schedulerFlags: flagBits(d.schedulerFlags),
+    persistent: d.persistent === true ? PERSISTENT_DEFAULT : typeof d.persistent === 'number' ? d.persistent : 0,
+    netmask: netmaskNumber(family, d.netmask),
+    onePacket: d.onePacket === true,
+    pe: d.pe ?? '',
+  };
+  const list = d.destinations ?? [];
+  const dests = new Array<NDest>(list.length);
+  for (let i = 0; i < list.length; i++) dests[i] = normalizeDesiredDest(list[i]!, port);
+  sortDests(dests);
+  const n: NService = {
+    id: serviceId(key, family), key, family, settings,
+    flagNames: d.schedulerFlags ?? [],
+    netmaskText: d.netmask ?? (family === 'inet' ? '255.255.255.255' : 128),
+    dests,
+  };
+  if (!isFwmark) n.protocol = (key as { protocol: string }).protocol;
+  if (d.drain !== undefined) n.drain = d.drain;
+  return n;
+}
+
+function normalizeDesiredDest(x: DestinationSpec, servicePort: number): NDest {
+  let text = x.address;
+  let family: AddressFamily = 'inet';
+  if (ipv4(text) === NOT_IPV4) ({ family, text } = canonicalAddress(text)!);
+  const forwarding = x.forwarding ?? 'route';
+  const port = x.port ?? servicePort;
+  const n: NDest = {
+    id: `${text}|${port}`, family, address: text, port, forwarding,
+    weight: x.weight ?? 1, upperThreshold: x.upperThreshold ?? 0, lowerThreshold: x.lowerThreshold ?? 0,
+    tunnel: tunnelText(forwarding, x.tunnel),
+  };
+  if (forwarding === 'tunnel' && x.tunnel) n.tunnelSpec = x.tunnel;
+  return n;
+}
+
+/** The spec sent for a desired service: every setting spelled out. */
+export function serviceSpec(n: NService): ServiceSpec {
+  const s = n.settings;
+  const k = n.key as { protocol?: 'tcp'; address?: string; port?: number; fwmark?: number; family?: AddressFamily };
+  // (spelled out, no spread: built once per changed service, 10,000 times from empty)
+  const spec = (k.fwmark !== undefined
+    ? { fwmark: k.fwmark, family: k.family, scheduler: s.scheduler, schedulerFlags: n.flagNames, persistent: s.persistent || false, netmask: n.netmaskText, onePacket: s.onePacket }
+    : { protocol: k.protocol, address: k.address, port: k.port, scheduler: s.scheduler, schedulerFlags: n.flagNames, persistent: s.persistent || false, netmask: n.netmaskText, onePacket: s.onePacket }) as ServiceSpec;
+  if (s.pe) spec.pe = s.pe;
+  return spec;
+}
+
+/** The spec sent for a real server: every setting spelled out. */
+export function destSpec(d: NDest): DestinationSpec {
+  const spec: DestinationSpec = { address: d.address, port: d.port, forwarding: d.forwarding, weight: d.weight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold };
+  if (d.tunnelSpec) spec.tunnel = d.tunnelSpec;
+  return spec;
+}
+
+/** A listed service's settings in comparable form. */
+export function listedSettings(s: Service): ServiceSettings {
+  return {
+    scheduler: s.scheduler,
+    schedulerFlags: s.flags & SCHED_BITS,
+    persistent: s.persistent ?? 0,
+    netmask: typeof s.netmask === 'number' ? s.netmask : s.netmask === '255.255.255.255' ? ALL_ONES : maskToNumber(s.netmask),
+    onePacket: s.onePacket,
+    pe: s.pe ?? '',
+  };
+}
+
+/** Whether a listed service has `want`'s settings (no allocation: the no-op path). */
+export function sameSettings(s: Service, want: ServiceSettings): boolean {
+  return (
+    s.scheduler === want.scheduler &&
+    (s.flags & SCHED_BITS) === want.schedulerFlags &&
+    (s.persistent ?? 0) === want.persistent &&
+    (typeof s.netmask === 'number' ? s.netmask : s.netmask === '255.255.255.255' ? ALL_ONES : maskToNumber(s.netmask)) === want.netmask &&
+    s.onePacket === want.onePacket &&
+    (s.pe ?? '') === want.pe
+  );
+}
+
+/** A listed service in comparable form (snapshots, plan output). */
+export function normalizeListed(s: Service): NService {
+  const key: ServiceKey = s.fwmark !== undefined ? { fwmark: s.fwmark, family: s.family } : { protocol: s.protocol!, address: s.address!, port: s.port! };
+  const list = s.destinations ?? [];
+  const dests = new Array<NDest>(list.length);
+  for (let i = 0; i < list.length; i++) dests[i] = normalizeListedDest(list[i]!);
+  const n: NService = { id: listedId(s), key, family: s.family, settings: listedSettings(s), flagNames: s.schedulerFlags, netmaskText: s.netmask, dests };
+  if (s.protocol !== undefined) n.protocol = s.protocol;
+  return n;
+}
+
+export function normalizeListedDest(d: Destination): NDest {
+  const n: NDest = {
+    id: `${d.address}|${d.port}`, family: d.family, address: d.address, port: d.port, forwarding: d.forwarding,
+    weight: d.weight, upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold, tunnel: tunnelText(d.forwarding, d.tunnel),
+  };
+  if (d.forwarding === 'tunnel' && d.tunnel) n.tunnelSpec = d.tunnel.type === 'gue' ? { ...d.tunnel } : { type: d.tunnel.type, checksum: d.tunnel.checksum ?? 'none' };
+  return n;
+}
+
+/** Setting names that differ between two services. */
+export function serviceDiff(a: ServiceSettings, b: ServiceSettings): string[] {
+  const out: string[] = [];
+  for (const f of SERVICE_FIELDS) if (a[f] !== b[f]) out.push(f);
+  return out;
+}
+
+/** Setting names in which a listed real server differs from a desired one. */
+export function destDiff(x: Destination, w: NDest): string[] {
+  const out: string[] = [];
+  if (x.forwarding !== w.forwarding) out.push('forwarding');
+  if (x.weight !== w.weight) out.push('weight');
+  if (x.upperThreshold !== w.upperThreshold) out.push('upperThreshold');
+  if (x.lowerThreshold !== w.lowerThreshold) out.push('lowerThreshold');
+  if ((x.forwarding === 'tunnel' || w.forwarding === 'tunnel') && tunnelText(x.forwarding, x.tunnel) !== w.tunnel) out.push('tunnel');
+  return out;
+}
+
+/**
+ * The documented order of real servers: IPv4 before IPv6, then address
+ * bytes, then port (all as unsigned numbers, so 10.0.0.9 < 10.0.0.10).
+ */
+export function destOrderKey(d: { address: string; port: number }): string {
+  const p = parseAddress(d.address)!;
+  let hex = p.family === 'inet' ? '4' : '6';
+  for (const b of p.bytes) hex += b.toString(16).padStart(2, '0');
+  return hex + d.port.toString(16).padStart(4, '0');
+}
+
+/** Compares two real servers in the documented order (IPv4 numerically, without allocating). */
+export function compareDests(a: { address: string; port: number }, b: { address: string; port: number }): number {
+  const x = ipv4(a.address);
+  const y = ipv4(b.address);
+  if (x !== NOT_IPV4 && y !== NOT_IPV4) return (x >>> 0) - (y >>> 0) || a.port - b.port;
+  if (x !== NOT_IPV4) return -1;
+  if (y !== NOT_IPV4) return 1;
+  const k = destOrderKey(a);
+  const l = destOrderKey(b);
+  return k < l ? -1 : k > l ? 1 : 0;
+}
+
+export function sortDests<T extends { address: string; port: number }>(dests: T[]): void {
+  if (dests.length > 1) dests.sort(compareDests);
+}
