@@ -6,7 +6,7 @@
  */
 export { IpvsClient, keyOf, netnsPath, type OpenOptions, type ListOptions } from './client.js';
 export { Ipvs } from './handle.js';
-export { Reconciler, snapshot, plan, apply, StateError, type StateProblem, type StateClient } from './state/index.js';
+export { Reconciler, snapshot, plan, apply, StateError, parseStateText, loadStateFile, stateToYaml, stateToJson, formatPlan, formatChange, type StateProblem, type StateClient, type DrainTrackerOptions } from './state/index.js';
 export type * from './state/types.js';
 // (a batch is made by ipvs.batch(); the class is not for constructing)
 export type { Batch, BatchOptions, BatchResult } from './batch.js';

@@ -2,4 +2,6 @@
 export { Reconciler, snapshot, plan, apply, type StateClient } from './reconciler.js';
 export { StateError, TOP_LEVEL_KEYS, type StateProblem } from './validate.js';
 export type { DrainTrackerOptions } from './drain.js';
+export { parseStateText, loadStateFile, stateToYaml, stateToJson } from './file.js';
+export { formatPlan, formatChange } from './format.js';
 export type * from './types.js';

@@ -4,7 +4,8 @@
  * both formats, readable diffs and their exit statuses, ownership options,
  * and file errors that name file, line and path.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -110,6 +111,18 @@ services:
     expect(a.status).toBe(0);
     expect(a.out).toBe(d.out);
     expect(await ipvs(['diff', '-f', p])).toEqual({ status: 0, out: '', err: '' });
+  });
+
+  it('the README example applies cleanly, and its export passes the JSON Schema', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = /<!-- state-example -->\n```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+    const r = await ipvs(['apply', '-f', file('example.yaml', example)]);
+    expect(r.err).toBe('');
+    expect(r.status).toBe(0);
+    expect(await ipvs(['diff', '-f', file('example.yaml', example)])).toEqual({ status: 0, out: '', err: '' });
+    const schema = JSON.parse(readFileSync(new URL('../../schema/ipvs-state.schema.json', import.meta.url), 'utf8')) as object;
+    const validate = new Ajv({ strict: false }).compile(schema);
+    expect(validate(JSON.parse((await ipvs(['export', '--json'])).out)), JSON.stringify(validate.errors)).toBe(true);
   });
 
   it('--owns and --owns-fwmark limit what apply touches; --drain drains', async () => {
