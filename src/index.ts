@@ -8,3 +8,6 @@ export { Ipvs, keyOf, netnsPath, type OpenOptions, type ListOptions } from './cl
 export { Batch, type BatchOptions, type BatchResult } from './batch.js';
 export { IpvsError, type IpvsErrorKind, type IpvsErrorDetails } from './errors.js';
 export type * from './ipvs/types.js';
+export { listConnections, parseConnections, type IpvsConnection, type Endpoint, type ListConnectionsOptions } from './procfs/connections.js';
+export { getSysctls, setSysctls, encodeSysctls, SYSCTL_NAMES, type IpvsSysctls, type SysctlName, type SyncThreshold } from './procfs/sysctls.js';
+export { type NamespaceFileOptions } from './procfs/files.js';

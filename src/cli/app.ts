@@ -32,6 +32,7 @@ export async function main(args: string[], io: Io, opts: MainOptions = {}): Prom
     const { runDoctorCommand } = await import('./doctor.js');
     return runDoctorCommand(args.slice(1));
   }
+  if (args[0] === 'sync') return (await import('./sync.js')).runSyncCommand(args.slice(1), io, opts.netns);
   // Like ipvsadm: no arguments lists the table.
   let c;
   try {
