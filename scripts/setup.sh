@@ -3,7 +3,8 @@
 #  1. Debian packages the tests use (apt only when something is missing):
 #     kmod, iproute2, ipvsadm, procps (sysctl), iptables (iptables-legacy
 #     marks packets for the fwmark tests: the test kernel's nf_tables has no
-#     ip family), a C/C++ toolchain for the addon, and user-mode-linux
+#     ip family), keepalived and bird2 (the multi-director tests run the
+#     real daemons), a C/C++ toolchain for the addon, and user-mode-linux
 #     unless this host can run IPVS itself.
 #  2. node_modules (npm install) when missing or out of step with the lock file.
 #  3. The native addon (node-gyp, incremental) and the TypeScript build.
@@ -20,7 +21,7 @@ step() {
 }
 
 # --- 1. system packages: command:package pairs ----------------------------
-need=(modprobe:kmod ip:iproute2 ipvsadm:ipvsadm cc:gcc c++:g++ make:make python3:python3 sysctl:procps iptables-legacy:iptables)
+need=(modprobe:kmod ip:iproute2 ipvsadm:ipvsadm cc:gcc c++:g++ make:make python3:python3 sysctl:procps iptables-legacy:iptables keepalived:keepalived bird:bird2)
 test/uml/host-has-ipvs.sh || need+=(linux.uml:user-mode-linux)
 missing=()
 for pair in "${need[@]}"; do
