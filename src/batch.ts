@@ -20,6 +20,13 @@ export interface BatchOptions {
    * way to stop at a failure). Default false: everything is sent pipelined.
    */
   stopOnError?: boolean;
+  /**
+   * Default true: updates keep the settings they leave out, read once for
+   * the whole batch. false: updates are sent as given, settings left out
+   * taking their defaults, and nothing is read (for callers that pass every
+   * setting and have read the state already, like `apply`).
+   */
+  merge?: boolean;
 }
 
 /**
@@ -251,7 +258,7 @@ export class Batch {
 
   /** One read of the current state when updates need it for their defaults. */
   private async readCurrent(ops: OpList): Promise<Map<string, Service> | undefined> {
-    if (!ops.some(['updateService', 'updateDestination'])) return undefined;
+    if (this.opts.merge === false || !ops.some(['updateService', 'updateDestination'])) return undefined;
     const services = await this.target.listServices({ withDestinations: ops.some(['updateDestination']) });
     const map = new Map<string, Service>();
     for (const s of services) {

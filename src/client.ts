@@ -67,8 +67,8 @@ export function netnsPath(netns: string): string {
   return `/var/run/netns/${netns}`;
 }
 
-export class Ipvs {
-  private constructor(
+export class IpvsClient {
+  protected constructor(
     private readonly conn: Connection,
     /** The IPVS generic netlink family id. */
     readonly familyId: number,
@@ -84,7 +84,7 @@ export class Ipvs {
    * `modprobe ip_vs`), without privilege (EPERM: CAP_NET_ADMIN), or when the
    * namespace cannot be entered.
    */
-  static async open(opts: OpenOptions = {}): Promise<Ipvs> {
+  static async open<T extends IpvsClient>(this: { prototype: T }, opts: OpenOptions = {}): Promise<T> {
     const path = opts.netns === undefined ? undefined : netnsPath(opts.netns);
     const debug = typeof opts.debug === 'function' ? opts.debug : opts.debug || process.env.IPVS_DEBUG ? (l: string) => process.stderr.write(`ipvs: ${l}\n`) : undefined;
     let conn: Connection;
@@ -106,7 +106,8 @@ export class Ipvs {
     }
     try {
       const fam = await resolveFamily(conn, IPVS_GENL_NAME);
-      const ipvs = new Ipvs(conn, fam.id);
+      // (`this`: a subclass's open builds the subclass; the constructor is protected)
+      const ipvs = new (this as unknown as new (c: Connection, id: number) => T)(conn, fam.id);
       await ipvs.info(); // every IPVS command needs CAP_NET_ADMIN: find out now
       return ipvs;
     } catch (e) {

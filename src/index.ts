@@ -4,7 +4,10 @@
  *   const ipvs = await Ipvs.open();
  *   await ipvs.addService({ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'rr' });
  */
-export { Ipvs, keyOf, netnsPath, type OpenOptions, type ListOptions } from './client.js';
+export { IpvsClient, keyOf, netnsPath, type OpenOptions, type ListOptions } from './client.js';
+export { Ipvs } from './handle.js';
+export { Reconciler, snapshot, plan, apply, StateError, type StateProblem, type StateClient } from './state/index.js';
+export type * from './state/types.js';
 export { Batch, type BatchOptions, type BatchResult } from './batch.js';
 export { IpvsError, type IpvsErrorKind, type IpvsErrorDetails } from './errors.js';
 export type * from './ipvs/types.js';

@@ -28,6 +28,7 @@ export interface MainOptions {
 export async function main(args: string[], io: Io, opts: MainOptions = {}): Promise<number> {
   const prog = opts.prog ?? programName();
   const readInput = opts.readInput ?? (() => readFileSync(0, 'utf8'));
+  if (args[0] === 'apply' || args[0] === 'diff' || args[0] === 'export') return (await import('./state.js')).runStateCommand(args, io, { readInput, ...(opts.netns !== undefined ? { netns: opts.netns } : {}) });
   if (args[0] === 'doctor') {
     const { runDoctorCommand } = await import('./doctor.js');
     return runDoctorCommand(args.slice(1));

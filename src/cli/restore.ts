@@ -8,7 +8,7 @@
  * any line failed (ipvsadm reports only the last line's outcome), and '#'
  * starts a comment (ipvsadm aborts on it).
  */
-import type { Ipvs } from '../client.js';
+import type { IpvsClient as Ipvs } from '../client.js';
 import type { BatchResult } from '../batch.js';
 import { CliExit, OPT, parseCommand, tryHelp, type Command } from './command.js';
 import { describeError } from './errors.js';

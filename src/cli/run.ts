@@ -4,7 +4,7 @@
  * refuses a change, 1 when a listing fails.
  */
 import { spawnSync } from 'node:child_process';
-import { Ipvs } from '../client.js';
+import { IpvsClient as Ipvs } from '../client.js';
 import { IpvsError } from '../errors.js';
 import { numberToMask } from '../ipvs/address.js';
 import { AF_INET6, ConnFlag, SvcFlag } from '../ipvs/constants.js';

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { Ipvs, netnsPath } from '../client.js';
+import { IpvsClient as Ipvs, netnsPath } from '../client.js';
 import { IpvsError } from '../errors.js';
 import { hasCapNetAdmin, parseModuleList, parseProcModules } from './kernel.js';
 

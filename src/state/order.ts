@@ -1,0 +1,58 @@
+/**
+ * Deterministic order of real servers.
+ *
+ * The kernel puts a new real server at the head of its service's list
+ * (list_add_rcu in __ip_vs_update_dest), and schedulers read that list in
+ * order: mh builds its lookup table by letting each server in list order
+ * claim its next preferred slot (a slot two servers want goes to the one
+ * listed first), and sh hands out its buckets in list order. Directors
+ * behind ECMP must therefore hold the same list, not only the same set.
+ *
+ * The rule: after an apply that adds a real server to a service, the
+ * kernel lists that service's wanted servers in the documented order (IPv4
+ * before IPv6, then address bytes, then port: normalize.ts destOrderKey),
+ * which is also the order `ipvsadm -Ln --nosort` prints. Apply adds servers
+ * in the reverse of that order, since each add goes to the head. Servers
+ * already listed in that order at the tail stay; every wanted server
+ * before them is deleted and added again (in one send with the adds).
+ * Re-adding keeps connections: the kernel parks a deleted server in its
+ * trash while connections use it and takes it back from there on the add,
+ * counters and all. A service that gets no new server keeps its list as it
+ * is (so `export | apply` of a state someone made by hand is a no-op),
+ * unless the apply asks for order 'always'. Removing servers never
+ * disturbs the order of the others.
+ */
+import type { NDest, NService } from './normalize.js';
+import type { Change } from './types.js';
+
+const REASON = 'keeps the documented order of real servers (see README, "Deterministic order")';
+
+/**
+ * The adds of `want`'s servers, with the re-adds that make the kernel list
+ * them in order. `listed` is the kernel's list in its order.
+ */
+export function orderChanges(want: NService, listed: NDest[], byId: Map<string, NDest>): Change[] {
+  const position = new Map<string, number>();
+  listed.forEach((x, i) => position.set(x.id, i));
+  // The longest tail of the wanted order that the kernel already lists in that order.
+  let keep = want.dests.length;
+  let next = Infinity;
+  while (keep > 0) {
+    const at = position.get(want.dests[keep - 1]!.id);
+    if (at === undefined || at > next) break;
+    next = at;
+    keep--;
+  }
+  const deletes: Change[] = [];
+  const adds: Change[] = [];
+  for (let i = keep - 1; i >= 0; i--) {
+    const w = want.dests[i]!;
+    if (byId.has(w.id)) {
+      deletes.push({ op: 'deleteDestination', service: want.key, destination: { address: w.spec.address, port: w.spec.port }, reason: REASON });
+      adds.push({ op: 'addDestination', service: want.key, destination: w.spec, reason: REASON });
+    } else {
+      adds.push({ op: 'addDestination', service: want.key, destination: w.spec });
+    }
+  }
+  return [...deletes, ...adds];
+}

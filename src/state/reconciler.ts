@@ -1,0 +1,118 @@
+/**
+ * The declarative entry points. A Reconciler belongs to one handle and keeps
+ * what must outlive one apply (drains in progress), apart from the desired
+ * state, which each apply replaces. The free functions (snapshot, plan,
+ * apply) use a Reconciler of their own per call.
+ */
+import type { IpvsClient } from '../client.js';
+import type { ServiceKey } from '../ipvs/types.js';
+import { execute } from './apply.js';
+import { diff, drainId, type Diff } from './diff.js';
+import { DrainTracker, type DrainTrackerOptions } from './drain.js';
+import { normalizeListed, type NService } from './normalize.js';
+import { ownerTest } from './ownership.js';
+import { toDesired } from './snapshot.js';
+import { StateError, checkDesired, checkDrain, type StateProblem } from './validate.js';
+import type { ApplyOptions, ApplyResult, DesiredState, DrainHandle, Ownership, Plan, PlanOptions } from './types.js';
+
+/** What the state layer needs of the client: one listing and batches. */
+export type StateClient = Pick<IpvsClient, 'listServices' | 'batch' | 'listDestinations' | 'deleteDestination' | 'deleteService'>;
+
+export class Reconciler {
+  private readonly drains: DrainTracker;
+
+  constructor(
+    private readonly ipvs: StateClient,
+    opts: DrainTrackerOptions = {},
+  ) {
+    this.drains = new DrainTracker(ipvs, opts);
+  }
+
+  /** The namespace's services (those owned), in the shape apply takes. Like `ipvsadm -Sn`. */
+  async snapshot(opts: { owns?: Ownership } = {}): Promise<DesiredState> {
+    const owned = checkedOwner(opts.owns, 'snapshot');
+    const listed = await this.ipvs.listServices({ withDestinations: true });
+    return toDesired(listed, (n) => owned(n.key));
+  }
+
+  /** The ordered changes apply would make now (one listing, nothing sent). */
+  async plan(desired: DesiredState, opts: PlanOptions = {}): Promise<Plan> {
+    return { changes: (await this.prepare(desired, opts, 'plan')).diff.changes };
+  }
+
+  /**
+   * Makes the owned part of the table equal to `desired` (one listing, then
+   * at most two pipelined batches). Resolves with one result per change;
+   * drains go on after it returns (see `draining`).
+   */
+  async apply(desired: DesiredState, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    const { diff: d, restored } = await this.prepare(desired, opts, 'apply');
+    const result = d.changes.length === 0 ? { changes: [], sent: 0, failed: 0, drains: [] } : await execute(this.ipvs, d, this.drains);
+    for (const id of restored) this.drains.restore(id);
+    return result;
+  }
+
+  /** Drains in progress. */
+  draining(): DrainHandle[] {
+    return this.drains.list();
+  }
+
+  /** Stops every drain (the servers keep weight 0) and its timer. */
+  close(): void {
+    this.drains.close();
+  }
+
+  private async prepare(desired: DesiredState, opts: PlanOptions, operation: string): Promise<{ diff: Diff; restored: string[] }> {
+    const problems: StateProblem[] = [];
+    checkDrain(opts.drain, 'drain', problems);
+    if (opts.order !== undefined && opts.order !== 'on-add' && opts.order !== 'always') problems.push({ path: 'order', message: `must be 'on-add' or 'always'` });
+    let wanted: NService[] = [];
+    try {
+      wanted = checkDesired(desired, opts.owns);
+    } catch (e) {
+      if (!(e instanceof StateError)) throw e;
+      problems.push(...e.problems);
+    }
+    if (problems.length) throw new StateError(problems, operation);
+    const owned = ownerTest(opts.owns);
+    const listed = await this.ipvs.listServices({ withDestinations: true });
+    const current = new Array<NService>(listed.length);
+    for (let i = 0; i < listed.length; i++) current[i] = normalizeListed(listed[i]!);
+    const draining = this.drains.ids();
+    const d = diff({ current, desired: wanted, owned, options: opts, draining });
+    const restored: string[] = [];
+    if (draining.size) {
+      for (const w of wanted) {
+        if (draining.has(drainId(w.id))) restored.push(drainId(w.id));
+        for (const x of w.dests) if (draining.has(drainId(w.id, x.id))) restored.push(drainId(w.id, x.id));
+      }
+    }
+    return { diff: d, restored };
+  }
+}
+
+function checkedOwner(owns: Ownership | undefined, operation: string): (key: ServiceKey) => boolean {
+  const problems: StateProblem[] = [];
+  const owned = ownerTest(owns, problems);
+  if (problems.length) throw new StateError(problems, operation);
+  return owned;
+}
+
+/** The namespace's state (owned part) in the shape apply takes. */
+export function snapshot(ipvs: StateClient, opts: { owns?: Ownership } = {}): Promise<DesiredState> {
+  return new Reconciler(ipvs).snapshot(opts);
+}
+
+/** The changes that would turn the kernel's state into `desired`. */
+export function plan(ipvs: StateClient, desired: DesiredState, opts: PlanOptions = {}): Promise<Plan> {
+  return new Reconciler(ipvs).plan(desired, opts);
+}
+
+/**
+ * Applies `desired` once. Drains it starts go on (their handles are in the
+ * result), but a later call does not know them: long-lived callers keep
+ * one Reconciler (or use the Ipvs facade's methods) instead.
+ */
+export function apply(ipvs: StateClient, desired: DesiredState, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  return new Reconciler(ipvs).apply(desired, opts);
+}

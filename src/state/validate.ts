@@ -1,0 +1,170 @@
+/**
+ * Checks a desired state before anything is sent and names every bad entry
+ * by its path (services[3].destinations[1].weight). The checks of single
+ * values are the client's own (checkService, checkDestination), so apply
+ * refuses exactly what addService/addDestination would.
+ */
+import { IpvsError, Errno } from '../errors.js';
+import { checkDestination, checkDestinationKey, checkService } from '../ipvs/validate.js';
+import type { DestinationSpec } from '../ipvs/types.js';
+import { normalizeDesired, type NService } from './normalize.js';
+import { ownerTest } from './ownership.js';
+import type { DesiredService, DesiredState, Ownership } from './types.js';
+
+/** One bad entry: its path in the state and what is wrong. */
+export interface StateProblem {
+  /** e.g. "services[3].destinations[1].weight" ("" for the whole document). */
+  path: string;
+  message: string;
+  /** 1-based line in the file, when the state came from one. */
+  line?: number;
+  /** The file, when the state came from one. */
+  file?: string;
+}
+
+/** A desired state refused before anything was sent; `problems` names every bad entry. */
+export class StateError extends IpvsError {
+  override name = 'StateError';
+  constructor(
+    readonly problems: StateProblem[],
+    operation = 'apply',
+  ) {
+    super(describeProblems(problems), { kind: 'input', errno: Errno.EINVAL, operation, field: problems[0]?.path ?? '' });
+  }
+}
+
+export function describeProblems(problems: StateProblem[]): string {
+  const lines = problems.map((p) => {
+    const where = p.file !== undefined ? `${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ` : p.line !== undefined ? `line ${p.line}: ` : '';
+    return `${where}${p.path ? `${p.path}: ` : ''}${p.message}`;
+  });
+  return problems.length === 1 ? `invalid desired state: ${lines[0]}` : `invalid desired state (${problems.length} problems):\n  ${lines.join('\n  ')}`;
+}
+
+/** Top-level members a state may have (later layers add theirs here). */
+export const TOP_LEVEL_KEYS = new Set(['services']);
+const SERVICE_KEYS = new Set(['protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'schedulerFlags', 'persistent', 'netmask', 'onePacket', 'pe', 'destinations', 'drain']);
+const DEST_KEYS = new Set(['address', 'port', 'forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnel']);
+const TUNNEL_KEYS = new Set(['type', 'port', 'checksum']);
+const DRAIN_KEYS = new Set(['timeoutSeconds', 'udpImmediate']);
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function unknownKeys(o: Record<string, unknown>, known: Set<string>, path: string, out: StateProblem[]): void {
+  for (const k of Object.keys(o)) {
+    if (!known.has(k)) out.push({ path: path ? `${path}.${k}` : k, message: `unknown setting ${JSON.stringify(k)} (known: ${[...known].join(', ')})` });
+  }
+}
+
+/** The client's refusal of one value as a problem at `path`. */
+function refusal(e: unknown, path: string): StateProblem {
+  if (e instanceof IpvsError) {
+    const field = e.field && e.field !== 'service' && e.field !== 'destination' ? `.${e.field}` : '';
+    // (drop the operation's "addService: " prefix: the path says where)
+    return { path: path + field, message: e.message.replace(/^\w+: /, '') };
+  }
+  return { path, message: String(e) };
+}
+
+export function checkDrain(v: unknown, path: string, out: StateProblem[]): void {
+  if (v === undefined || v === false) return;
+  if (!isObject(v)) {
+    out.push({ path, message: `drain is false or { timeoutSeconds, udpImmediate? }, got ${JSON.stringify(v)}` });
+    return;
+  }
+  unknownKeys(v, DRAIN_KEYS, path, out);
+  const t = v.timeoutSeconds;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) out.push({ path: `${path}.timeoutSeconds`, message: `must be a number of seconds, 0 or more, got ${JSON.stringify(t)}` });
+  if (v.udpImmediate !== undefined && typeof v.udpImmediate !== 'boolean') out.push({ path: `${path}.udpImmediate`, message: 'must be true or false' });
+}
+
+/**
+ * Validates and normalizes a desired state. Throws a StateError naming
+ * every problem; otherwise returns the services in comparable form.
+ */
+export function checkDesired(desired: unknown, owns?: Ownership): NService[] {
+  const problems: StateProblem[] = [];
+  const owned = ownerTest(owns, problems);
+  const out: NService[] = [];
+  if (!isObject(desired)) {
+    throw new StateError([{ path: '', message: 'a desired state is an object with a `services` list' }]);
+  }
+  unknownKeys(desired, TOP_LEVEL_KEYS, '', problems);
+  const services = (desired as unknown as DesiredState).services;
+  if (services === undefined || services === null) {
+    if (problems.length) throw new StateError(problems);
+    return out;
+  }
+  if (!Array.isArray(services)) {
+    problems.push({ path: 'services', message: 'must be a list of services' });
+    throw new StateError(problems);
+  }
+  const seen = new Map<string, number>();
+  services.forEach((s: unknown, i) => {
+    const path = `services[${i}]`;
+    const before = problems.length;
+    if (!isObject(s)) {
+      problems.push({ path, message: 'a service is an object with protocol, address and port, or fwmark' });
+      return;
+    }
+    unknownKeys(s, SERVICE_KEYS, path, problems);
+    if (s.fwmark !== undefined && (s.protocol !== undefined || s.address !== undefined || s.port !== undefined)) {
+      problems.push({ path, message: 'a service has either fwmark (and family) or protocol, address and port, not both' });
+      return;
+    }
+    if (s.fwmark === undefined && s.family !== undefined) {
+      problems.push({ path: `${path}.family`, message: 'family is only for fwmark services (an address says its own)' });
+    }
+    let wire;
+    try {
+      wire = checkService('service', s as unknown as DesiredService);
+    } catch (e) {
+      problems.push(refusal(e, path));
+      return;
+    }
+    const id = wire.fwmark !== undefined ? `fwm|${wire.fwmark}|${wire.family}` : wire.label;
+    const prev = seen.get(id);
+    if (prev !== undefined) {
+      problems.push({ path, message: `virtual service ${wire.label}${wire.fwmark !== undefined ? ` (${wire.family})` : ''} is listed twice (also services[${prev}])` });
+      return;
+    }
+    seen.set(id, i);
+    checkDrain(s.drain, `${path}.drain`, problems);
+    const dests = s.destinations;
+    if (dests !== undefined && !Array.isArray(dests)) problems.push({ path: `${path}.destinations`, message: 'must be a list of real servers' });
+    const seenDest = new Map<string, number>();
+    (Array.isArray(dests) ? dests : []).forEach((d: unknown, j) => {
+      const dpath = `${path}.destinations[${j}]`;
+      if (!isObject(d)) {
+        problems.push({ path: dpath, message: 'a real server is an object with address (and port, forwarding, weight...)' });
+        return;
+      }
+      unknownKeys(d, DEST_KEYS, dpath, problems);
+      if (isObject(d.tunnel)) unknownKeys(d.tunnel, TUNNEL_KEYS, `${dpath}.tunnel`, problems);
+      try {
+        const dk = checkDestinationKey('destination', wire, d as unknown as DestinationSpec);
+        const prev = seenDest.get(dk.label);
+        if (prev !== undefined) {
+          problems.push({ path: dpath, message: `real server ${dk.label} is listed twice (also ${path}.destinations[${prev}])` });
+          return;
+        }
+        seenDest.set(dk.label, j);
+        const dw = checkDestination('destination', wire, d as unknown as DestinationSpec);
+        if (dw.family !== wire.family && (d.forwarding ?? 'route') !== 'tunnel') {
+          problems.push({ path: `${dpath}.forwarding`, message: `an ${dw.family === 'inet6' ? 'IPv6' : 'IPv4'} real server of an ${wire.family === 'inet6' ? 'IPv6' : 'IPv4'} service needs forwarding 'tunnel'` });
+        }
+      } catch (e) {
+        problems.push(refusal(e, dpath));
+      }
+    });
+    if (problems.length > before) return;
+    const n = normalizeDesired(s as unknown as DesiredService);
+    if (!owned(n.key)) {
+      problems.push({ path, message: `virtual service ${wire.label} is outside what this apply owns` });
+      return;
+    }
+    out.push(n);
+  });
+  if (problems.length) throw new StateError(problems);
+  return out;
+}

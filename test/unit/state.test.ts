@@ -1,0 +1,140 @@
+/**
+ * The state layer's pure parts: the plan from two states (defaults,
+ * minimality, order, drains, ownership), snapshots, state files with
+ * lines, and the JSON Schema against the README example and an export.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { diff } from '../../src/state/diff.js';
+import { parseStateText } from '../../src/state/file.js';
+import { normalizeListed } from '../../src/state/normalize.js';
+import { ownerTest } from '../../src/state/ownership.js';
+import { toDesired } from '../../src/state/snapshot.js';
+import { StateError, checkDesired } from '../../src/state/validate.js';
+import type { Destination, Service } from '../../src/ipvs/types.js';
+import type { Change, DesiredState, PlanOptions } from '../../src/state/types.js';
+
+const ZERO = { connections: 0n, packetsIn: 0n, packetsOut: 0n, bytesIn: 0n, bytesOut: 0n, cps: 0n, packetsInPerSecond: 0n, packetsOutPerSecond: 0n, bytesInPerSecond: 0n, bytesOutPerSecond: 0n };
+/** A listed real server as the kernel reports one. */
+const dest = (address: string, o: Partial<Destination> = {}): Destination => ({
+  family: address.includes(':') ? 'inet6' : 'inet', address, port: 80, forwarding: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0,
+  activeConnections: 0, inactiveConnections: 0, persistentConnections: 0, stats: ZERO, ...o,
+});
+/** A listed TCP service on 10.0.0.1:PORT with servers in kernel order (head first). */
+const listed = (port: number, dests: Destination[], o: Partial<Service> = {}): Service => ({
+  family: 'inet', protocol: 'tcp', address: '10.0.0.1', port, scheduler: 'wlc', schedulerFlags: [], netmask: '255.255.255.255', onePacket: false,
+  flags: 2, timeout: 0, stats: ZERO, destinations: dests, ...o,
+});
+const plan = (kernel: Service[], desired: DesiredState, options: PlanOptions = {}, draining?: Set<string>): Change[] =>
+  diff({ current: kernel.map(normalizeListed), desired: checkDesired(desired, options.owns), owned: ownerTest(options.owns), options, ...(draining ? { draining } : {}) }).changes;
+const brief = (cs: Change[]) => cs.map((c) => `${c.op}${'destination' in c ? ` ${c.destination.address}` : ''}${'fields' in c ? ` ${c.fields.join(',')}` : ''}${'reason' in c && c.reason ? ' (why)' : ''}`);
+const svc = (addrs: string[], o: object = {}) => ({ services: [{ protocol: 'tcp' as const, address: '10.0.0.1', port: 80, ...o, destinations: addrs.map((address) => ({ address })) }] });
+
+describe('plan', () => {
+  it('compares with defaults filled in: nothing to do for an explicit spelling of the kernel state', () => {
+    const kernel = [listed(80, [dest('10.1.0.2')])];
+    expect(plan(kernel, svc(['10.1.0.2']))).toEqual([]);
+    expect(plan(kernel, { services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'wlc', persistent: false, netmask: 32, onePacket: false, destinations: [{ address: '10.1.0.2', port: 80, forwarding: 'route', weight: 1, upperThreshold: 0 }] }] })).toEqual([]);
+    // sh-port and flag-2 are one bit; an IPv6 address in another spelling is the same address
+    expect(plan([listed(80, [], { scheduler: 'sh', schedulerFlags: ['sh-port'], flags: 0x12 })], { services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'sh', schedulerFlags: ['flag-2'] }] })).toEqual([]);
+    expect(plan([listed(80, [], { family: 'inet6', address: '2001:db8::1', netmask: 128 })], { services: [{ protocol: 'tcp', address: '2001:DB8:0::1', port: 80 }] })).toEqual([]);
+  });
+
+  it('one change per changed field, with what it was', () => {
+    const kernel = [listed(80, [dest('10.1.0.2', { weight: 2 })], { scheduler: 'rr' })];
+    const cs = plan(kernel, { services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'wrr', destinations: [{ address: '10.1.0.2', weight: 7 }] }] });
+    expect(cs).toEqual([
+      expect.objectContaining({ op: 'updateService', fields: ['scheduler'], before: { scheduler: 'rr' } }),
+      expect.objectContaining({ op: 'updateDestination', fields: ['weight'], before: { weight: 2 }, destination: expect.objectContaining({ weight: 7, forwarding: 'route', port: 80 }) }),
+    ]);
+  });
+
+  it('adds in reverse documented order (the kernel puts each add at the head)', () => {
+    const mixed = { services: [{ protocol: 'tcp' as const, address: '10.0.0.1', port: 80, destinations: ['10.1.0.10', '2001:db8::1', '10.1.0.9'].map((address) => ({ address, forwarding: 'tunnel' as const })) }] };
+    expect(brief(plan([], mixed))).toEqual(['addService', 'addDestination 2001:db8::1', 'addDestination 10.1.0.10', 'addDestination 10.1.0.9']);
+  });
+
+  it('a new server that sorts first is one add; one that sorts later re-adds those before its place', () => {
+    const kernel = [listed(80, [dest('10.1.0.5'), dest('10.1.0.7')])];
+    expect(brief(plan(kernel, svc(['10.1.0.5', '10.1.0.7', '10.1.0.1'])))).toEqual(['addDestination 10.1.0.1']);
+    expect(brief(plan(kernel, svc(['10.1.0.5', '10.1.0.7', '10.1.0.6'])))).toEqual(['deleteDestination 10.1.0.5 (why)', 'addDestination 10.1.0.6', 'addDestination 10.1.0.5 (why)']);
+    // a kernel order made by hand is left alone without adds, put right with order 'always'
+    const byHand = [listed(80, [dest('10.1.0.7'), dest('10.1.0.5')])];
+    expect(plan(byHand, svc(['10.1.0.5', '10.1.0.7']))).toEqual([]);
+    expect(brief(plan(byHand, svc(['10.1.0.5', '10.1.0.7']), { order: 'always' }))).toEqual(['deleteDestination 10.1.0.5 (why)', 'addDestination 10.1.0.5 (why)']);
+  });
+
+  it('drains instead of deleting when asked; leaves drains in progress alone; restores one wanted again', () => {
+    const kernel = [listed(80, [dest('10.1.0.2'), dest('10.1.0.3', { weight: 0 })]), listed(81, [dest('10.1.0.2')])];
+    const drain = { timeoutSeconds: 30 };
+    expect(brief(plan(kernel, svc(['10.1.0.2']), { drain }))).toEqual(['drainDestination 10.1.0.3', 'drainService', 'updateDestination 10.1.0.2 weight (why)']);
+    const draining = new Set(['tcp|10.0.0.1|80/10.1.0.3|80', 'tcp|10.0.0.1|81']);
+    expect(plan(kernel, svc(['10.1.0.2']), { drain }, draining)).toEqual([]);
+    const back = plan(kernel, svc(['10.1.0.2', '10.1.0.3']), { drain }, draining);
+    expect(back.filter((c) => c.op !== 'updateService' && c.op !== 'deleteService')).toEqual([expect.objectContaining({ op: 'updateDestination', fields: ['weight'], before: { weight: 0 }, reason: 'wanted again while draining: restored' })]);
+    // UDP servers go at once with udpImmediate
+    const udp = [listed(53, [dest('10.1.0.2'), dest('10.1.0.3')], { protocol: 'udp' })];
+    expect(brief(plan(udp, { services: [{ protocol: 'udp', address: '10.0.0.1', port: 53, destinations: [{ address: '10.1.0.2' }] }] }, { drain: { timeoutSeconds: 30, udpImmediate: true } }))).toEqual(['deleteDestination 10.1.0.3']);
+  });
+
+  it('never touches what is not owned', () => {
+    const kernel = [listed(80, [dest('10.1.0.2')]), listed(80, [], { address: '10.9.0.1' }), listed(0, [], { protocol: undefined, address: undefined, port: undefined, fwmark: 7 })];
+    expect(brief(plan(kernel, { services: [] }, { owns: { cidrs: ['10.9.0.0/16'] } }))).toEqual(['deleteService']);
+    expect(plan(kernel, { services: [] }, { owns: { cidrs: ['10.9.0.0/16'] } })[0]).toMatchObject({ service: { address: '10.9.0.1' } });
+    expect(plan(kernel, { services: [] }, { owns: { fwmarks: [{ from: 7, to: 7 }] } })).toEqual([{ op: 'deleteService', service: { fwmark: 7, family: 'inet' } }]);
+    expect(plan(kernel, { services: [] }, { owns: { predicate: () => false } })).toEqual([]);
+    expect(() => plan(kernel, { services: [] }, { owns: { cidrs: ['10.0.0.0/33', 'nonsense'] } })).toThrow(StateError);
+  });
+});
+
+describe('state files', () => {
+  it('names file, line and path of every problem, in file order', () => {
+    const text = 'services:\n  - protocol: tcp\n    address: 10.0.0.1\n    port: 80\n    weight: 3\n    destinations:\n      - address: 10.1.0.300\n  - { fwmark: 0 }\n';
+    const e = (() => {
+      try {
+        parseStateText(text, 'lb.yaml');
+      } catch (x) {
+        return x as StateError;
+      }
+    })()!;
+    expect(e.problems.map((p) => `${p.file}:${p.line} ${p.path}`)).toEqual(['lb.yaml:5 services[0].weight', 'lb.yaml:7 services[0].destinations[0].address', 'lb.yaml:8 services[1].fwmark']);
+    expect(() => parseStateText('services:\n  - a: 1\n  - a: 1\n    a: 2\n', 'dup.yaml')).toThrow(/dup.yaml:4: .*[Mm]ap keys must be unique/);
+    expect(parseStateText('', 'empty.yaml')).toEqual({ services: [] });
+  });
+});
+
+describe('JSON Schema', () => {
+  const schema = JSON.parse(readFileSync(new URL('../../schema/ipvs-state.schema.json', import.meta.url), 'utf8')) as object;
+  const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const example = /<!-- state-example -->\n```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+
+  it('accepts the README example, which the parser accepts too', () => {
+    const state = parseStateText(example, 'README.md');
+    expect(state.services).toHaveLength(5);
+    expect(validate(state), JSON.stringify(validate.errors)).toBe(true);
+  });
+
+  it('accepts an export', () => {
+    const exported = toDesired(
+      [
+        listed(80, [dest('10.1.0.3', { forwarding: 'masq', weight: 2, upperThreshold: 9 }), dest('10.1.0.2', { forwarding: 'tunnel', tunnel: { type: 'gue', port: 6080, checksum: 'csum' } })], { scheduler: 'wrr', persistent: 60, netmask: '255.255.255.0', flags: 3 }),
+        listed(0, [dest('2001:db8::2', { port: 0 })], { family: 'inet6', protocol: undefined, address: undefined, port: undefined, fwmark: 5, netmask: 64, schedulerFlags: ['flag-3'], pe: 'sip' }),
+      ],
+      () => true,
+    );
+    expect(exported.services[0]).toEqual({ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'wrr', persistent: 60, netmask: '255.255.255.0', destinations: [
+      { address: '10.1.0.2', port: 80, forwarding: 'tunnel', weight: 1, tunnel: { type: 'gue', port: 6080, checksum: 'csum' } },
+      { address: '10.1.0.3', port: 80, forwarding: 'masq', weight: 2, upperThreshold: 9 },
+    ] });
+    expect(validate(exported), JSON.stringify(validate.errors)).toBe(true);
+    expect(() => checkDesired(exported)).not.toThrow();
+  });
+
+  it('refuses what the parser refuses: unknown settings, a key of both kinds', () => {
+    expect(validate({ services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, shceduler: 'rr' }] })).toBe(false);
+    expect(validate({ services: [{ fwmark: 1, protocol: 'tcp', address: '10.0.0.1', port: 80 }] })).toBe(false);
+    expect(validate({ services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, destinations: [{ address: '10.1.0.2', weight: -1 }] }] })).toBe(false);
+  });
+});
