@@ -37,6 +37,7 @@ function run(cmd, args, input) {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
+    child.stdin.on('error', () => {}); // it may exit before reading: its status says why
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.trim()}`))));
     child.stdin.end(input ?? '');
   });
@@ -287,7 +288,7 @@ export function directorBirdConf({ address, router, vip, holdTime = 3 }) {
   return `router id ${address};
 protocol device { scan time 1; }
 protocol static { ipv4; route ${vip}/32 blackhole; }
-protocol bgp router {
+protocol bgp uplink {
   local ${address} as 65001; neighbor ${router} as 65000;
   hold time ${holdTime}; connect retry time 1; error wait time 1, 2;
   ipv4 { import none; export where net = ${vip}/32; };

@@ -117,3 +117,20 @@ describe('planSyncRole', () => {
     expect(planSyncRole([master, backup], 'stop')).toEqual({ stop: ['master', 'backup'], start: [], keep: [] });
   });
 });
+
+describe('state files: the sysctls key', () => {
+  it('is checked with the rest of the file, each problem named by path and line', async () => {
+    const { parseStateText } = await import('../../src/state/file.js');
+    const ok = parseStateText('sysctls:\n  sloppy_tcp: true\n  sync_threshold: { threshold: 3, period: 50 }\nservices: []\n', 'a.yaml');
+    expect(ok.sysctls).toEqual({ sloppy_tcp: true, sync_threshold: { threshold: 3, period: 50 } });
+    let err: unknown;
+    try {
+      parseStateText('services: []\nsysctls:\n  sloppy_tcp: yes\n  sync_ports: 3\n', 'b.yaml');
+    } catch (e) {
+      err = e;
+    }
+    const problems = (err as { problems: { path: string; line?: number; file?: string; message: string }[] }).problems;
+    expect(problems.map((p) => [p.path, p.line, p.file])).toEqual([['sysctls.sloppy_tcp', 3, 'b.yaml'], ['sysctls.sync_ports', 4, 'b.yaml']]);
+    expect(problems[1]!.message).toMatch(/power of two/);
+  });
+});
