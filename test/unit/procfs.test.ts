@@ -134,3 +134,26 @@ describe('state files: the sysctls key', () => {
     expect(problems[1]!.message).toMatch(/power of two/);
   });
 });
+
+describe('ipvs sync: command line', () => {
+  const run = async (args: string[]) => {
+    const { runSyncCommand } = await import('../../src/cli/sync.js');
+    let out = '';
+    let err = '';
+    const status = await runSyncCommand(args, { out: (t) => void (out += t), err: (t) => void (err += t) });
+    return { status, out, err };
+  };
+  it('refuses what it cannot do before touching the kernel (status 2, usage)', async () => {
+    for (const [args, msg] of [[['bogus'], /master, backup or stop/], [['master'], /needs --interface/], [['backup', '-i', 'eth0', '--syncid', '300'], /--syncid takes a whole number from 0 to 255/], [['stop', '--nope'], /nope/]] as const) {
+      const r = await run([...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.err).toMatch(msg);
+      expect(r.err).toContain('usage: ipvs sync');
+    }
+  });
+  it('prints its usage on --help', async () => {
+    const r = await run(['--help']);
+    expect(r).toMatchObject({ status: 0, err: '' });
+    expect(r.out).toContain('master   run the master sync daemon only');
+  });
+});
