@@ -39,7 +39,7 @@ async function until<T>(fn: () => Promise<T>, want: T, timeoutMs = 60_000): Prom
   throw new Error(`still ${JSON.stringify(last)}, not ${JSON.stringify(want)}, after ${timeoutMs} ms`);
 }
 
-const PROBE_PORTS = Array.from({ length: 24 }, (_, i) => 62001 + i);
+const PROBE_PORTS = Array.from({ length: 32 }, (_, i) => 62001 + i);
 
 /**
  * Sends the same flows (the probe's address, fixed client ports) to
