@@ -48,6 +48,10 @@ async function until<T>(fn: () => Promise<T>, want: T, timeoutMs = 60_000): Prom
 const byPort = (list: IpvsConnection[], port: number) => list.find((c) => c.client.port === port && !c.template);
 
 /**
+ * (Loop requests wait up to 3 s: a request caught by the failover is then
+ * held by a SYN retransmission rather than counted lost, and the loaded
+ * one-CPU test kernel can be slow on its own.)
+ *
  * Checks a request loop across a failover that began at `since`, the new
  * director having taken over (its notify script ran) at `tookOver`: every
  * request started after the takeover succeeded. Returns what the client saw:
@@ -133,7 +137,7 @@ describe('active/backup: keepalived VRRP, IPVS sync daemons driven by `ipvs sync
     expect(byPort(await conns(0), open.localPort!)?.origin).toBe('local');
 
     await lab.call({ op: 'stream', name: 'long', intervalMs: 100 });
-    await lab.call({ op: 'loop', intervalMs: 50, timeoutMs: 1000 });
+    await lab.call({ op: 'loop', intervalMs: 50, timeoutMs: 3000 });
     await new Promise((r) => setTimeout(r, 500));
     const since = Date.now();
     await keepalived[0]!.stop();
@@ -177,7 +181,7 @@ describe('active/backup: keepalived VRRP, IPVS sync daemons driven by `ipvs sync
     const first = await lab.call({ op: 'ping', name: 'cut' });
     await expect.poll(async () => byPort(await conns(1), open.localPort!)?.origin, poll).toBe('sync');
     await lab.call({ op: 'stream', name: 'cut', intervalMs: 100 });
-    await lab.call({ op: 'loop', intervalMs: 50, timeoutMs: 1000 });
+    await lab.call({ op: 'loop', intervalMs: 50, timeoutMs: 3000 });
     await new Promise((r) => setTimeout(r, 500));
     const since = Date.now();
     await lab.cut(d(0));

@@ -131,7 +131,7 @@ describe('active/active: BGP + ECMP to directors running mh with sloppy_tcp', ()
     expect(counts[victim]).toBeGreaterThan(0);
 
     for (const name of names) await lab.call({ op: 'stream', name, intervalMs: 200 });
-    await lab.call({ op: 'loop', intervalMs: 50, timeoutMs: 1000 });
+    await lab.call({ op: 'loop', intervalMs: 50, timeoutMs: 3000 });
     await new Promise((r) => setTimeout(r, 500));
     const since = Date.now();
     await bird[victim + 1]!.stop();
