@@ -3,7 +3,9 @@
 // every datagram the kernel sends back to JavaScript, read in bulk with
 // recvmmsg whenever libuv says the socket is readable. Nothing here knows
 // about generic netlink or IPVS; framing, matching replies to requests and
-// timeouts live in TypeScript (src/netlink/connection.ts).
+// timeouts live in TypeScript (src/netlink/connection.ts). One helper
+// besides: open a file from inside another network namespace (openInNetns),
+// for the per-namespace files of /proc that no socket reaches.
 //
 // The socket is non-blocking and polled by libuv on the main thread, so the
 // event loop never waits and no thread-pool thread is parked on a receive.
@@ -127,6 +129,61 @@ OpenResult OpenInNamespace(const std::string& path, int protocol, int rcvbuf, in
   });
   t.join();
   return r;
+}
+
+// openInNetns(netnsPath, path, forWriting): opens a file from inside
+// another network namespace and returns the fd. Files under /proc/net and
+// /proc/sys/net show the namespace of whoever opens them (through
+// /proc/thread-self for the former) and keep it once open, so the caller
+// can read or write the fd from any thread. Same short-lived thread as the
+// socket: the main thread never changes namespace. Knows nothing of what
+// the file holds.
+Napi::Value OpenInNetns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsBoolean()) {
+    Napi::TypeError::New(env, "openInNetns(netnsPath, path, forWriting)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::string ns_path = info[0].As<Napi::String>().Utf8Value();
+  std::string path = info[1].As<Napi::String>().Utf8Value();
+  for (const std::string* p : {&ns_path, &path}) {
+    if (p->empty() || p->size() > 4096 || p->find('\0') != std::string::npos) {
+      Napi::TypeError::New(env, "bad path").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  int flags = (info[2].As<Napi::Boolean>().Value() ? O_WRONLY : O_RDONLY) | O_CLOEXEC;
+  OpenResult r;
+  bool entered = false;  // tells which open failed: the namespace's or the file's
+  std::thread t([&]() {
+    int ns = open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) {
+      r.err = errno;
+      r.syscall = "open";
+      return;
+    }
+    if (setns(ns, CLONE_NEWNET) != 0) {
+      r.err = errno;
+      r.syscall = "setns";
+      close(ns);
+      return;
+    }
+    close(ns);
+    entered = true;
+    r.fd = open(path.c_str(), flags);
+    if (r.fd < 0) {
+      r.err = errno;
+      r.syscall = "open";
+    }
+  });
+  t.join();
+  if (r.fd < 0) {
+    Napi::Error e = ErrnoError(env, r.err, r.syscall);
+    e.Set("path", Napi::String::New(env, entered ? path : ns_path));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, r.fd);
 }
 
 class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
@@ -465,6 +522,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", NetlinkSocket::Init(env));
+  exports.Set("openInNetns", Napi::Function::New(env, OpenInNetns, "openInNetns"));
   return exports;
 }
 

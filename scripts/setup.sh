@@ -3,8 +3,9 @@
 #  1. Debian packages the tests use (apt only when something is missing):
 #     kmod, iproute2, ipvsadm, procps (sysctl), iptables (iptables-legacy
 #     marks packets for the fwmark tests: the test kernel's nf_tables has no
-#     ip family), keepalived (the agent's side-by-side tests and the sample
-#     configurations its converter is tested on), a C/C++ toolchain for the
+#     ip family), keepalived and bird2 (the agent's side-by-side tests, the
+#     sample configurations its converter is tested on, and the
+#     multi-director tests run the real daemons), a C/C++ toolchain for the
 #     addon, and user-mode-linux unless this host can run IPVS itself; for
 #     the observability tests, prometheus (and its promtool), chromium
 #     (headless) and tmux (about a minute of apt install together).
@@ -23,8 +24,8 @@ step() {
 }
 
 # --- 1. system packages: command:package pairs ----------------------------
-need=(modprobe:kmod ip:iproute2 ipvsadm:ipvsadm keepalived:keepalived cc:gcc c++:g++ make:make python3:python3 sysctl:procps iptables-legacy:iptables
-  prometheus:prometheus promtool:prometheus chromium:chromium tmux:tmux)
+need=(modprobe:kmod ip:iproute2 ipvsadm:ipvsadm cc:gcc c++:g++ make:make python3:python3 sysctl:procps iptables-legacy:iptables
+  keepalived:keepalived bird:bird2 prometheus:prometheus promtool:prometheus chromium:chromium tmux:tmux)
 test/uml/host-has-ipvs.sh || need+=(linux.uml:user-mode-linux)
 missing=()
 for pair in "${need[@]}"; do

@@ -3,11 +3,49 @@
  * methods of the state layer. Higher layers add methods here, as thin calls
  * into their own folders; no lower layer imports this file.
  */
-import { IpvsClient } from './client.js';
+import { IpvsClient, netnsPath, type OpenOptions } from './client.js';
+import { listConnections, type IpvsConnection } from './procfs/connections.js';
+import type { NamespaceFileOptions } from './procfs/files.js';
+import { getSysctls, setSysctls, type IpvsSysctls } from './procfs/sysctls.js';
 import { Reconciler } from './state/reconciler.js';
+import { checkDesired } from './state/validate.js';
 import type { ApplyOptions, ApplyResult, DesiredState, DrainHandle, Ownership, Plan, PlanOptions } from './state/types.js';
 
 export class Ipvs extends IpvsClient {
+  /** Where this handle's namespace files are (procfs: connections, sysctls). */
+  private procfs: NamespaceFileOptions = {};
+
+  /** Like IpvsClient.open; the handle also remembers its namespace for the procfs methods. */
+  static override async open<T extends IpvsClient>(this: { prototype: T }, opts: OpenOptions = {}): Promise<T> {
+    const h: T = await IpvsClient.open.call<{ prototype: T }, [OpenOptions], Promise<T>>(this, opts);
+    if (h instanceof Ipvs) {
+      h.procfs = {
+        ...(opts.netns !== undefined ? { netnsPath: netnsPath(opts.netns) } : {}),
+        ...(opts.nativeBinding !== undefined ? { nativeBinding: opts.nativeBinding } : {}),
+      };
+    }
+    return h;
+  }
+
+  /**
+   * The connection table of the handle's namespace (like `ipvsadm -Lnc`);
+   * with `origin`, whether each entry was made here or came from a sync
+   * master (no persistence-engine data then).
+   */
+  listConnections(opts: { origin?: boolean } = {}): Promise<IpvsConnection[]> {
+    return listConnections({ ...this.procfs, ...opts });
+  }
+
+  /** The namespace's IPVS sysctls (like `sysctl net.ipv4.vs`). */
+  getSysctls(): Promise<Partial<IpvsSysctls>> {
+    return getSysctls(this.procfs);
+  }
+
+  /** Writes IPVS sysctls, every value checked first (like `sysctl -w net.ipv4.vs.NAME=VALUE`). */
+  setSysctls(values: Partial<IpvsSysctls>): Promise<void> {
+    return setSysctls(values, this.procfs);
+  }
+
   /** Drains outlive one apply, so the handle keeps one Reconciler. */
   private reconciler: Reconciler | undefined;
 
@@ -30,7 +68,13 @@ export class Ipvs extends IpvsClient {
    * changes, through pipelined batches; one result per change. Like
    * `ipvsadm -C` then `-R`, without the moment of emptiness.
    */
-  apply(desired: DesiredState, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  async apply(desired: DesiredState, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    // Sysctls of the state go first (sloppy_tcp must hold before a director
+    // takes flows), once the whole state is known to be good.
+    if (desired?.sysctls !== undefined) {
+      checkDesired(desired, opts.owns);
+      await this.setSysctls(desired.sysctls);
+    }
     return this.state.apply(desired, opts);
   }
 

@@ -14,3 +14,6 @@ export type { NativeBinding } from './native.js';
 export { IpvsError, type IpvsErrorKind, type IpvsErrorDetails } from './errors.js';
 export type * from './ipvs/types.js';
 export * from './metrics/index.js';
+export { listConnections, parseConnections, type IpvsConnection, type Endpoint, type ListConnectionsOptions } from './procfs/connections.js';
+export { getSysctls, setSysctls, encodeSysctls, SYSCTL_NAMES, type IpvsSysctls, type SysctlName, type SyncThreshold } from './procfs/sysctls.js';
+export { type NamespaceFileOptions } from './procfs/files.js';

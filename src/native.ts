@@ -18,6 +18,8 @@ export type OnData = (error: NativeError | null, data: Buffer | number | null) =
 export interface NativeError extends Error {
   errno: number;
   syscall: string;
+  /** The file whose open failed (openInNetns). */
+  path?: string;
 }
 
 /** One netlink socket, non-blocking, polled by libuv on the main thread. */
@@ -45,6 +47,15 @@ export interface NativeSocket {
 export const RECEIVE_BUFFER_BYTES = 16 * 32768;
 
 export interface NativeBinding {
+  /**
+   * Opens `path` from inside the network namespace at `netnsPath` (on a
+   * short-lived thread; the caller's thread stays where it is) and returns
+   * the file descriptor, read-only or write-only. For per-namespace procfs
+   * files: /proc/thread-self/net/... and /proc/sys/net/... keep the namespace
+   * they were opened in. Throws a NativeError whose `path` says which open
+   * failed. Optional: older builds and test stand-ins lack it.
+   */
+  openInNetns?(netnsPath: string, path: string, forWriting: boolean): number;
   NetlinkSocket: new (
     protocol: number,
     netnsPath: string | null,

@@ -37,6 +37,7 @@ export async function main(args: string[], io: Io, opts: MainOptions = {}): Prom
   if (args[0] === 'agent' || args[0] === 'convert') return (await import('./agent.js'))[args[0] === 'agent' ? 'runAgentCommand' : 'runConvertCommand'](args.slice(1));
   if (args[0] === 'exporter') return (await import('./exporter.js')).runExporter(args.slice(1));
   if (args[0] === 'top') return (await import('./top.js')).runTop(args.slice(1));
+  if (args[0] === 'sync') return (await import('./sync.js')).runSyncCommand(args.slice(1), io, opts.netns);
   // Like ipvsadm: no arguments lists the table.
   let c;
   try {

@@ -2,8 +2,9 @@
  * ipvsadm -c: the kernel's connection table, /proc/net/ip_vs_conn, read in
  * the namespace the command works in and printed as list_conn/print_conn do.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { netnsPath } from '../client.js';
+import { CONN_FILE } from '../procfs/connections.js';
+import { readNamespaceFile } from '../procfs/files.js';
 import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../ipvs/constants.js';
 import { fail } from './exit.js';
 import { Fmt } from './options.js';
@@ -11,7 +12,7 @@ import { inetNtop, inetNtopAf, inetPton4, inetPton6 } from './cparse.js';
 import { addrPortName, type HostNames } from './format.js';
 import { addrToHost } from './names.js';
 
-export const CONN_PROC_FILE = '/proc/net/ip_vs_conn';
+export const CONN_PROC_FILE = CONN_FILE;
 
 /** One connection of /proc/net/ip_vs_conn. */
 export interface Connection {
@@ -38,14 +39,10 @@ interface ConnLine {
   n: number;
 }
 
-/** Reads the table; in another namespace through `ip netns exec` (procfs shows the reader's namespace). */
-export function readConnTable(netns?: string): string {
+/** Reads the table, in another namespace as the library does (procfs shows the opener's namespace). */
+export async function readConnTable(netns?: string): Promise<string> {
   try {
-    if (netns === undefined) return readFileSync(CONN_PROC_FILE, 'utf8');
-    const pid = /^\/proc\/(\d+)\/ns\/net$/.exec(netns);
-    if (pid) return readFileSync(`/proc/${pid[1]}/net/ip_vs_conn`, 'utf8');
-    if (netns.startsWith('/')) return execFileSync('nsenter', [`--net=${netns}`, 'cat', CONN_PROC_FILE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return execFileSync('ip', ['netns', 'exec', netns, 'cat', CONN_PROC_FILE], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return await readNamespaceFile(CONN_FILE, netns === undefined ? {} : { netnsPath: netnsPath(netns) }, 'listConnections');
   } catch {
     throw fail(1, `cannot open file ${CONN_PROC_FILE}`);
   }

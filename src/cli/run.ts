@@ -186,7 +186,7 @@ export async function listing(ipvs: Ipvs | undefined, c: Command, emit?: (text: 
   const o = c.options;
   const json = o.has(OPT.json);
   if (c.cmd === 'list' && o.has(OPT.connection)) {
-    const text = readConnTable(c.netns);
+    const text = await readConnTable(c.netns);
     return json ? connectionsJson(parseConnTable(text)) : formatConnTable(text, c.format);
   }
   const h = ipvs!;

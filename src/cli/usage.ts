@@ -100,5 +100,6 @@ ipvs ${pkgVersion}, beyond ipvsadm:
   --json                              listings (-L, -S) as JSON
   --netns NAME|PATH                   work in that network namespace
   ${p} doctor [options]               check this system for IPVS problems
+  ${p} sync master|backup|stop ...    sync daemons in a VRRP role (${p} sync --help)
 `;
 }

@@ -3,6 +3,7 @@
  * the changes a plan holds, and what an apply did.
  */
 import type { IpvsError } from '../errors.js';
+import type { IpvsSysctls } from '../procfs/sysctls.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceOptions, ServiceSpec } from '../ipvs/types.js';
 
 /** Graceful removal of real servers: weight 0 first, delete once idle or at the deadline. */
@@ -29,6 +30,12 @@ export type DesiredService = ServiceKey &
 /** The whole wanted state of the owned part of the table. */
 export interface DesiredState {
   services: DesiredService[];
+  /**
+   * IPVS sysctls of the namespace (net.ipv4.vs.*), written before the
+   * services by the handle's apply (e.g. sloppy_tcp for directors behind
+   * ECMP); settings not named are left as they are.
+   */
+  sysctls?: Partial<IpvsSysctls>;
 }
 
 /** An inclusive range of firewall marks. */

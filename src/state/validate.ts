@@ -4,6 +4,7 @@
  * values are the client's own (checkService, checkDestination), so apply
  * refuses exactly what addService/addDestination would.
  */
+import { encodeSysctls } from '../procfs/sysctls.js';
 import { IpvsError, Errno } from '../errors.js';
 import { ipv4, NOT_IPV4 } from '../ipvs/address.js';
 import { MAX_PERSISTENT_TIMEOUT, checkDestination, checkDestinationKey, checkService, checkServiceKey, type ServiceKeyWire } from '../ipvs/validate.js';
@@ -43,7 +44,7 @@ export function describeProblems(problems: StateProblem[]): string {
 }
 
 /** Top-level members a state may have (later layers add theirs here). */
-export const TOP_LEVEL_KEYS = new Set(['services']);
+export const TOP_LEVEL_KEYS = new Set(['services', 'sysctls']);
 const SERVICE_KEYS = new Set(['protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'schedulerFlags', 'persistent', 'netmask', 'onePacket', 'pe', 'destinations', 'drain']);
 const DEST_KEYS = new Set(['address', 'port', 'forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnel']);
 const TUNNEL_KEYS = new Set(['type', 'port', 'checksum']);
@@ -54,6 +55,22 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 function unknownKeys(o: Record<string, unknown>, known: Set<string>, path: string, out: StateProblem[]): void {
   for (const k in o) {
     if (!known.has(k) && Object.hasOwn(o, k)) out.push({ path: path ? `${path}.${k}` : k, message: `unknown setting ${JSON.stringify(k)} (known: ${[...known].join(', ')})` });
+  }
+}
+
+/** The optional `sysctls` member: IPVS sysctls of the namespace, checked as setSysctls checks them. */
+function checkSysctls(values: unknown, out: StateProblem[]): void {
+  if (values === undefined) return;
+  if (!isObject(values)) {
+    out.push({ path: 'sysctls', message: 'sysctls is an object of name: value (e.g. sloppy_tcp: true)' });
+    return;
+  }
+  for (const [name, value] of Object.entries(values)) {
+    try {
+      encodeSysctls({ [name]: value }, 'apply');
+    } catch (e) {
+      out.push({ path: `sysctls.${name}`, message: e instanceof Error ? e.message.replace(/^apply: /, '') : String(e) });
+    }
   }
 }
 
@@ -91,6 +108,7 @@ export function checkDesired(desired: unknown, owns?: Ownership): NService[] {
     throw new StateError([{ path: '', message: 'a desired state is an object with a `services` list' }]);
   }
   unknownKeys(desired, TOP_LEVEL_KEYS, '', problems);
+  checkSysctls((desired as Record<string, unknown>).sysctls, problems);
   const services = (desired as unknown as DesiredState).services;
   if (services === undefined || services === null) {
     if (problems.length) throw new StateError(problems);
