@@ -166,7 +166,7 @@ services:
     expect(r.err).toBe(`ipvs apply: invalid desired state (4 problems):
   ${p}:7: services[0].destinations[0].weight: weight must be an integer from 0 to 2147483647, got -1
   ${p}:8: services[0].destinations[1]: real server 10.1.0.2:80 is listed twice (also services[0].destinations[0])
-  ${p}:9: services[1].protocol: protocol must be 'tcp', 'udp' or 'sctp', got tcpp
+  ${p}:9: services[1].protocol: protocol must be 'tcp', 'udp' or 'sctp', got "tcpp"
   ${p}:13: services[2].schedular: unknown setting "schedular" (known: protocol, address, port, fwmark, family, scheduler, schedulerFlags, persistent, netmask, onePacket, pe, destinations, drain)
 `);
     // YAML syntax and JSON syntax errors carry lines too
