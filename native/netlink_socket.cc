@@ -106,26 +106,32 @@ OpenResult OpenHere(int protocol, int rcvbuf, int sndbuf) {
   return r;
 }
 
+// Moves the calling thread into the network namespace at `path`; on failure
+// records errno and the failing call in `r` and returns false.
+bool EnterNamespace(const std::string& path, OpenResult& r) {
+  int ns = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (ns < 0) {
+    r.err = errno;
+    r.syscall = "open";
+    return false;
+  }
+  if (setns(ns, CLONE_NEWNET) != 0) {
+    r.err = errno;
+    r.syscall = "setns";
+    close(ns);
+    return false;
+  }
+  close(ns);
+  return true;
+}
+
 // setns() changes the namespace of the calling thread only. Doing it on a
 // short-lived thread keeps the main thread where it is whatever happens; the
 // socket keeps the namespace it was created in.
 OpenResult OpenInNamespace(const std::string& path, int protocol, int rcvbuf, int sndbuf) {
   OpenResult r;
   std::thread t([&]() {
-    int ns = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns < 0) {
-      r.err = errno;
-      r.syscall = "open";
-      return;
-    }
-    if (setns(ns, CLONE_NEWNET) != 0) {
-      r.err = errno;
-      r.syscall = "setns";
-      close(ns);
-      return;
-    }
-    close(ns);
-    r = OpenHere(protocol, rcvbuf, sndbuf);
+    if (EnterNamespace(path, r)) r = OpenHere(protocol, rcvbuf, sndbuf);
   });
   t.join();
   return r;
@@ -156,19 +162,7 @@ Napi::Value OpenInNetns(const Napi::CallbackInfo& info) {
   OpenResult r;
   bool entered = false;  // tells which open failed: the namespace's or the file's
   std::thread t([&]() {
-    int ns = open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns < 0) {
-      r.err = errno;
-      r.syscall = "open";
-      return;
-    }
-    if (setns(ns, CLONE_NEWNET) != 0) {
-      r.err = errno;
-      r.syscall = "setns";
-      close(ns);
-      return;
-    }
-    close(ns);
+    if (!EnterNamespace(ns_path, r)) return;
     entered = true;
     r.fd = open(path.c_str(), flags);
     if (r.fd < 0) {

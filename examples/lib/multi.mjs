@@ -26,22 +26,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { run } from './topology.mjs';
 
 const linesScript = fileURLToPath(new URL('./lines.mjs', import.meta.url));
-
-function run(cmd, args, input) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.stdin.on('error', () => {}); // it may exit before reading: its status says why
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.trim()}`))));
-    child.stdin.end(input ?? '');
-  });
-}
 
 /** Shell lines (sysctls) then `ip -batch` lines, in one process inside a namespace. */
 function nsScript(netns, script, ipBatch = []) {

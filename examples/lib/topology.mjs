@@ -45,6 +45,7 @@ export function run(cmd, args, input) {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
+    child.stdin.on('error', () => {}); // it may exit before reading: its status says why
     child.on('close', (code) => {
       if (code === 0) resolve(out);
       else reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.trim()}`));
