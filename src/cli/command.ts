@@ -7,12 +7,13 @@
  * the argument parsers in args.ts.
  */
 import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag } from '../ipvs/constants.js';
+import { TUNNEL_TYPES, lookup } from '../ipvs/names.js';
 import { SERVICE_ADDR, parseFwmark, parseMcastGroup, parseNetmask, parseSchedFlags, parseService, parseTimeout } from './args.js';
 import { stringToNumber } from './cparse.js';
 import { CliExit, fail, tryHelp } from './exit.js';
 import {
   COMMAND_RULES, FIRST, FLAG_OPTIONS, MAX_TIMEOUT, NUMBER_OPTIONS, OPT, OPTION_TABLE, OPTNAMES, type Cmd, Fmt, type RuleRow, T,
-  TUN_NAMES, TUN_OPTS, TUNNEL_RULES,
+  TUN_OPTS, TUNNEL_RULES,
 } from './options.js';
 import { Scanner } from './popt.js';
 
@@ -206,8 +207,8 @@ async function applyOption(c: Command, val: string, raw: string | null, source: 
       return;
     case T.TUN_TYPE: {
       setOption(c, OPT.tuntype);
-      const t = TUN_NAMES.indexOf(arg);
-      if (t < 0) throw fail(2, 'illegal tunnel type specified');
+      const t = lookup(TUNNEL_TYPES, arg);
+      if (t === undefined) throw fail(2, 'illegal tunnel type specified');
       c.dest.tunType = t;
       return;
     }

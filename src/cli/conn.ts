@@ -5,7 +5,8 @@
 import { netnsPath } from '../client.js';
 import { CONN_FILE } from '../procfs/connections.js';
 import { readNamespaceFile } from '../procfs/files.js';
-import { AF_INET, AF_INET6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../ipvs/constants.js';
+import { AF_INET, AF_INET6 } from '../ipvs/constants.js';
+import { PROTOCOLS, lookup } from '../ipvs/names.js';
 import { fail } from './exit.js';
 import { Fmt } from './options.js';
 import { inetNtop, inetNtopAf, inetPton4, inetPton6 } from './cparse.js';
@@ -68,7 +69,8 @@ function parseLine(line: string): ConnLine | undefined {
   const af = ca.af;
   const va = af === AF_INET6 ? { af, bytes: inetPton6(v ?? '') ?? new Uint8Array(16) } : hexAddr(v ?? '');
   const da = hexAddr(d ?? '');
-  const proto = protocol === 'TCP' ? IPPROTO_TCP : protocol === 'UDP' ? IPPROTO_UDP : protocol === 'SCTP' ? IPPROTO_SCTP : 0;
+  // (the file prints ipvsadm's labels, TCP/UDP/SCTP)
+  const proto = lookup(PROTOCOLS, protocol.toLowerCase()) ?? 0;
   const conn: Connection = {
     protocol,
     client: { address: inetNtop(ca.bytes), port: hex16(cp) },

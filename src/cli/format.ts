@@ -3,7 +3,7 @@
  * print_service_entry, print_largenum, list_timeout, list_daemon).
  */
 import { numberToMask } from '../ipvs/address.js';
-import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag } from '../ipvs/constants.js';
+import { AF_INET, AF_INET6, ConnFlag, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, SvcFlag, TunnelType } from '../ipvs/constants.js';
 import { PROTOCOL_LABELS, PROTOCOL_NAMES, TUNNEL_NAMES } from '../ipvs/names.js';
 import type { Daemon, Info, Timeouts } from '../ipvs/types.js';
 import { protoName } from './args.js';
@@ -117,12 +117,12 @@ const TUN_FLAG_OPTS = ['--tun-nocsum', '--tun-csum', '--tun-remcsum', '--tun-rem
 function tunInfo(e: DestRow): string | undefined {
   if ((e.connFlags & ConnFlag.FWD_MASK) !== ConnFlag.TUNNEL) return undefined;
   switch (e.tunType) {
-    case 0:
-      return 'ipip';
-    case 1:
-      return `gue:${e.tunPort}:${TUN_FLAGS[e.tunFlags & 3]}`.slice(0, 15);
-    case 2:
-      return `gre:${TUN_FLAGS[e.tunFlags & 3]}`;
+    case TunnelType.IPIP:
+      return TUNNEL_NAMES.get(TunnelType.IPIP);
+    case TunnelType.GUE:
+      return `${TUNNEL_NAMES.get(TunnelType.GUE)}:${e.tunPort}:${TUN_FLAGS[e.tunFlags & 3]}`.slice(0, 15);
+    case TunnelType.GRE:
+      return `${TUNNEL_NAMES.get(TunnelType.GRE)}:${TUN_FLAGS[e.tunFlags & 3]}`;
     default:
       return undefined;
   }
@@ -131,12 +131,12 @@ function tunInfo(e: DestRow): string | undefined {
 function tunnelRule(svcName: string, dname: string, e: DestRow): string {
   const base = `-a ${svcName} -r ${dname} ${fwdSwitch(e.connFlags)} -w ${e.weight}`;
   switch (e.tunType) {
-    case 2:
-      return `${base} --tun-type ${TUNNEL_NAMES.get(2)} ${TUN_FLAG_OPTS[e.tunFlags & 3]}\n`;
-    case 1:
-      return `${base} --tun-type ${TUNNEL_NAMES.get(1)} --tun-port ${e.tunPort} ${TUN_FLAG_OPTS[e.tunFlags & 3]}\n`;
-    case 0:
-      return `${base} --tun-type ${TUNNEL_NAMES.get(0)}\n`;
+    case TunnelType.GRE:
+      return `${base} --tun-type ${TUNNEL_NAMES.get(TunnelType.GRE)} ${TUN_FLAG_OPTS[e.tunFlags & 3]}\n`;
+    case TunnelType.GUE:
+      return `${base} --tun-type ${TUNNEL_NAMES.get(TunnelType.GUE)} --tun-port ${e.tunPort} ${TUN_FLAG_OPTS[e.tunFlags & 3]}\n`;
+    case TunnelType.IPIP:
+      return `${base} --tun-type ${TUNNEL_NAMES.get(TunnelType.IPIP)}\n`;
     default:
       return `${base}\n`;
   }

@@ -5,7 +5,8 @@
  * options that only record themselves or take a number in a range do.
  * The parser (command.ts) reads them; nothing here runs.
  */
-import { SvcFlag } from '../ipvs/constants.js';
+import { SvcFlag, TunnelType } from '../ipvs/constants.js';
+import { TUNNEL_NAMES } from '../ipvs/names.js';
 import type { OptionSpec } from './popt.js';
 
 export type Cmd =
@@ -65,12 +66,14 @@ export const COMMAND_RULES: Partial<Record<Cmd, RuleRow>> = {
   zero: commandRow('zero', 'xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'),
 };
 
-/** Tunnel types, by their number (IP_VS_CONN_F_TUNNEL_TYPE_*). */
-export const TUN_NAMES = ['ipip', 'gue', 'gre'];
 /** The tunnel options, the columns of TUNNEL_RULES; any of them needs tunnel forwarding. */
 export const TUN_OPTS = [OPT.tunport, OPT.tunnocsum, OPT.tuncsum, OPT.tunremcsum];
-/** tunnel_types_v_options of ipvsadm.c, by tunnel type. */
-export const TUNNEL_RULES: readonly RuleRow[] = ['xxxx', '+111', 'x11x'].map((rules, i) => ({ options: TUN_OPTS, rules, subject: `the '${TUN_NAMES[i]}' tunnel type` }));
+/** tunnel_types_v_options of ipvsadm.c, indexed by tunnel type number. */
+export const TUNNEL_RULES: readonly RuleRow[] = [
+  [TunnelType.IPIP, 'xxxx'],
+  [TunnelType.GUE, '+111'],
+  [TunnelType.GRE, 'x11x'],
+].map(([type, rules]) => ({ options: TUN_OPTS, rules: rules as string, subject: `the '${TUNNEL_NAMES.get(type as number)}' tunnel type` }));
 
 export const Fmt = {
   NUMERIC: 0x1, RULE: 0x2, STATS: 0x4, RATE: 0x8, THRESHOLDS: 0x10, PERSISTENTCONN: 0x20, NOSORT: 0x40, EXACT: 0x80, TUN_INFO: 0x100,

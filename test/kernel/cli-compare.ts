@@ -74,7 +74,20 @@ class Shell {
     });
   }
 
-  async run(argv: string[], input = ''): Promise<Outcome> {
+  /** The command before this one; commands run strictly one after another. */
+  private last: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs after every earlier command has finished: a test that timed out
+   * leaves its command running, and the next test must not read its output.
+   */
+  run(argv: string[], input = ''): Promise<Outcome> {
+    const result = this.last.then(() => this.runNow(argv, input));
+    this.last = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(argv: string[], input: string): Promise<Outcome> {
     const f = (n: string) => join(this.dir, n);
     writeFileSync(f('in'), input);
     const q = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
