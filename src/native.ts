@@ -65,9 +65,6 @@ export interface NativeBinding {
   ) => NativeSocket;
 }
 
-/** The addon once found (a process-wide cache of what `require` caches anyway: the lookup costs file system calls). */
-let loaded: NativeBinding | undefined;
-
 /**
  * Loads the addon. `binding` overrides the lookup (for bundled setups): a
  * path, or the module already loaded; so does the IPVS_NATIVE_BINDING
@@ -81,11 +78,9 @@ export function loadNative(binding?: string | NativeBinding): NativeBinding {
   const override = binding ?? process.env.IPVS_NATIVE_BINDING;
   const require = createRequire(import.meta.url);
   if (override) return require(override) as NativeBinding;
-  if (!loaded) {
-    const bindings = require('bindings') as (opts: { bindings: string; module_root?: string }) => unknown;
-    loaded = bindings({ bindings: 'ipvs_netlink', module_root: findRoot(require) }) as NativeBinding;
-  }
-  return loaded;
+  // (no cache of our own: require caches the module; the lookup is a few file system calls per open)
+  const bindings = require('bindings') as (opts: { bindings: string; module_root?: string }) => unknown;
+  return bindings({ bindings: 'ipvs_netlink', module_root: findRoot(require) }) as NativeBinding;
 }
 
 function findRoot(require: NodeRequire): string {

@@ -15,6 +15,10 @@ interface ServicesDb {
   byPort: Map<string, string>;
 }
 
+/**
+ * /etc/services as read on first use: a read-only cache for the life of the
+ * process (a listing without -n looks up every port of every line).
+ */
 let db: ServicesDb | undefined;
 
 function services(): ServicesDb {
