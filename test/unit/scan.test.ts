@@ -272,6 +272,9 @@ const destReply = fc
   .chain((fam) => fc.tuple(destEntry(fam), topUnknown, opt(destEntry(fam)), fc.constant(fam)))
   .map(([a, top, stale, fam]) => ({ msg: reply(CmdAttr.DEST, a.puts, top, stale?.puts), valid: a.valid, fam }));
 
+// Case counts: a generated case (chained records) costs milliseconds; at these
+// counts each test took ~2 s with the machine at load 10 (at 1,000-2,000 cases
+// they took 3-5 s and hit the 5 s bound under load).
 describe('random valid replies', () => {
   it('services decode equal both ways', () => {
     fc.assert(
@@ -280,7 +283,7 @@ describe('random valid replies', () => {
         if (valid !== undefined) expect(r[0].ok).toBe(valid);
         expectSame(r);
       }),
-      { numRuns: 1000 },
+      { numRuns: 300 },
     );
   });
 
@@ -291,7 +294,7 @@ describe('random valid replies', () => {
         if (valid !== undefined) expect(r[0].ok).toBe(valid);
         expectSame(r);
       }),
-      { numRuns: 1000 },
+      { numRuns: 300 },
     );
   });
 });
@@ -348,11 +351,11 @@ describe('damaged replies', () => {
           else failures++;
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 800 },
     );
     // the damage is neither always fatal nor always harmless
-    expect(failures).toBeGreaterThan(1000);
-    expect(successes).toBeGreaterThan(300);
+    expect(failures).toBeGreaterThan(400);
+    expect(successes).toBeGreaterThan(120);
   });
 
   it('names the fault as decodeService and decodeDestination do', () => {
