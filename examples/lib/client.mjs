@@ -12,7 +12,7 @@
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
-import readline from 'node:readline';
+import { serveCommands } from './commands.mjs';
 
 const held = [];
 
@@ -100,21 +100,4 @@ const ops = {
   release,
 };
 
-const lines = readline.createInterface({ input: process.stdin });
-lines.on('line', async (line) => {
-  let id;
-  try {
-    const cmd = JSON.parse(line);
-    id = cmd.id;
-    const op = ops[cmd.op];
-    if (!op) throw new Error(`unknown op ${cmd.op}`);
-    process.stdout.write(JSON.stringify({ id, ...(await op(cmd)) }) + '\n');
-  } catch (e) {
-    process.stdout.write(JSON.stringify({ id, error: e.message }) + '\n');
-  }
-});
-lines.on('close', () => {
-  release();
-  process.exit(0);
-});
-process.stdout.write('ready\n');
+serveCommands(ops, release);

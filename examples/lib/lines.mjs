@@ -20,6 +20,7 @@
 // Times (t) are Date.now() at the start of each request. Exits when stdin closes.
 import net from 'node:net';
 import readline from 'node:readline';
+import { serveCommands } from './commands.mjs';
 
 const [role, ...args] = process.argv.slice(2);
 
@@ -175,22 +176,7 @@ function client() {
   }
 
   const ops = { open, ping, stream, unstream, loop: startLoop, unloop, requests, close };
-  const input = readline.createInterface({ input: process.stdin });
-  input.on('line', async (line) => {
-    let id;
-    try {
-      const cmd = JSON.parse(line);
-      id = cmd.id;
-      const op = ops[cmd.op];
-      if (!op) throw new Error(`unknown op ${cmd.op}`);
-      process.stdout.write(JSON.stringify({ id, ...(await op(cmd)) }) + '\n');
-    } catch (e) {
-      process.stdout.write(JSON.stringify({ id, error: e.message }) + '\n');
-    }
-  });
-  input.on('close', () => {
+  serveCommands(ops, () => {
     for (const c of conns.values()) c.s.destroy();
-    process.exit(0);
   });
-  process.stdout.write('ready\n');
 }
