@@ -16,25 +16,8 @@ import {
   errorMessage,
   fakeNative,
 } from '../helpers/fake-netlink.js';
+import { change, message, read, refuseTag2, tagOf } from '../helpers/tagged-requests.js';
 
-/** A message of `type` with a 4-byte payload holding `tag`. */
-function message(tag: number, flags: number, type = 0x20): Uint8Array {
-  const b = new Uint8Array(20);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, 20, true);
-  v.setUint16(4, type, true);
-  v.setUint16(6, flags, true);
-  v.setUint32(16, tag, true);
-  return b;
-}
-const change = (tag: number, extra: Partial<Request> = {}): Request => ({ message: message(tag, NLM_F_REQUEST | NLM_F_ACK), dump: false, replyless: true, operation: `change${tag}`, ...extra });
-const read = (tag: number): Request => ({ message: message(tag, NLM_F_REQUEST | NLM_F_ACK), dump: false, operation: `read${tag}` });
-const tagOf = (m: SentMessage) => new DataView(m.payload.buffer, m.payload.byteOffset).getUint32(0, true);
-/** A kernel that refuses the message tagged 2 with EEXIST ("it exists") and acks the rest as asked. */
-const refuseTag2 = (m: SentMessage, f: FakeSocket) => {
-  if (tagOf(m) === 2) f.reply(errorMessage(m.seq, 17, 'it exists'));
-  else defaultRespond(m, f);
-};
 
 /** A connection with its staged changes (as the client keeps them). */
 type Staged = Connection & { staging: StagedChanges };
