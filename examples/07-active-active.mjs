@@ -52,9 +52,16 @@ try {
   for (const [i, name] of names.entries()) ports[name] = (await lab.call({ op: 'open', name, localPort: 61001 + i })).localPort;
   const backend = {};
   for (const name of names) backend[name] = (await lab.call({ op: 'ping', name })).backend;
+  // The director that carries a connection: the one whose entry for it was
+  // used last (an entry's timer restarts with each packet). A director the
+  // router no longer sends it to keeps its entry until that times out.
   const carriers = async () => {
     const tables = await Promise.all(handles.map((h) => h.listConnections()));
-    return Object.fromEntries(names.map((n) => [n, tables.findIndex((t) => t.some((c) => c.client.port === ports[n] && c.state === 'ESTABLISHED')) + 1]));
+    const expires = (t, n) => t.find((c) => c.client.port === ports[n] && c.state === 'ESTABLISHED')?.expires ?? -1;
+    return Object.fromEntries(names.map((n) => {
+      const e = tables.map((t) => expires(t, n));
+      return [n, e.indexOf(Math.max(...e)) + 1];
+    }));
   };
   const before = await carriers();
   console.log('\n# Six long connections: real server, and the director ECMP sent each through');

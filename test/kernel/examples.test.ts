@@ -12,9 +12,13 @@ interface Run {
 }
 
 function runExample(file: string, ...args: string[]): Promise<Run> {
+  return runExampleFor(50_000, file, ...args);
+}
+
+function runExampleFor(timeoutMs: number, file: string, ...args: string[]): Promise<Run> {
   if (!existsSync('dist/index.js')) throw new Error('dist/index.js is missing: build with `npx tsup` first (examples import the package by name)');
   return new Promise((resolve) => {
-    execFile(process.execPath, [`examples/${file}`, ...args], { encoding: 'utf8', timeout: 50_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [`examples/${file}`, ...args], { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -24,7 +28,11 @@ const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8
 
 /** Runs an example and checks what every example owes: success, no noise, no leftovers. */
 async function check(file: string, prefix: string, ...args: string[]): Promise<string> {
-  const r = await runExample(file, ...args);
+  return checkFor(50_000, file, prefix, ...args);
+}
+
+async function checkFor(timeoutMs: number, file: string, prefix: string, ...args: string[]): Promise<string> {
+  const r = await runExampleFor(timeoutMs, file, ...args);
   expect(r.stderr).toBe('');
   expect(r.code, r.stdout).toBe(0);
   expect(namespaces()).not.toContain(`${prefix}-`);
@@ -115,6 +123,44 @@ describe('examples', () => {
       expect(others.reduce((a, b) => a + b)).toBe(12);
     }
   });
+
+  // The two multi-director examples run the real daemons (keepalived, BIRD)
+  // and a Node process per keepalived notify: about 50 s each in the test
+  // kernel, so they get more time than the others.
+  const multi = 180_000;
+
+  it('06-active-backup.mjs: keepalived moves the VIP, the synced connection lives on', async () => {
+    const out = await checkFor(multi - 10_000, '06-active-backup.mjs', 'ex-ab');
+    expect(out).toMatch(/^ {2}notify_master ".*notify-0\.sh master"$/m);
+    expect(out).toContain('# sync daemons: director-1 master, director-2 backup');
+    const served = /^# A long TCP connection from 10\.9\.0\.2:61001 to 10\.9\.0\.100:80, served by (backend-\d)$/m.exec(out)?.[1];
+    expect(served).toBeDefined();
+    // Both directors hold it, to the same real server: made on 1, synced to 2.
+    const held = (d: number) => new RegExp(`^director-${d}: tcp ESTABLISHED 10\\.9\\.0\\.2:61001 -> (10\\.9\\.0\\.2\\d):80 \\((\\w+), expires in \\d+s\\)$`, 'm').exec(out);
+    expect(held(1)?.slice(1)).toEqual([held(2)?.[1], 'local']);
+    expect(held(2)?.[2]).toBe('sync');
+    expect(out).toMatch(new RegExp(`^the same connection answers again after \\d+ ms, from ${served}$`, 'm'));
+    expect(out).toMatch(/^# sync daemons now: director-1 \S+, director-2 master$/m);
+    expect(out).toMatch(/^four new connections: backend-\d, backend-\d, backend-\d, backend-\d$/m);
+  }, multi);
+
+  it('07-active-active.mjs: ECMP over three directors, a withdrawn director\'s connections keep their real servers', async () => {
+    const out = await checkFor(multi - 10_000, '07-active-active.mjs', 'ex-aa');
+    const [, before, after] = out.split(/^# (?:Six long connections|The same connections now).*$/m);
+    expect(out.match(/^\tnexthop via 10\.9\.0\.1[123] dev eth0 weight 1 ?$/gm)).toHaveLength(3 + 2);
+    const victim = /^# Stopping BIRD on director-(\d)$/m.exec(out)?.[1];
+    expect(victim).toBeDefined();
+    expect(out).toMatch(/^the router dropped it after \d+ ms:$/m);
+    const rows = (part: string | undefined) => Object.fromEntries([...(part ?? '').matchAll(/^ {2}port (\d+): (backend-\d) via director-(\d)$/gm)].map((m) => [m[1], [m[2], m[3]]]));
+    const was = rows(before);
+    const now = rows(after);
+    expect(Object.keys(was)).toHaveLength(6);
+    expect(Object.keys(now)).toEqual(Object.keys(was));
+    for (const port of Object.keys(was)) {
+      expect(now[port]![0], `port ${port} keeps its real server`).toBe(was[port]![0]);
+      expect(now[port]![1], `port ${port} left director-${victim}`).not.toBe(victim);
+    }
+  }, multi);
 
   it('04-tunnel.mjs refuses an unknown tunnel kind', async () => {
     const r = await runExample('04-tunnel.mjs', 'vxlan');

@@ -7,8 +7,9 @@
 // starting from the state the one before left.
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createMultiLab, keepalivedConf, syncNotifyScript, type LabProcess, type LineResult, type MultiLab } from '../../examples/lib/multi.mjs';
+import { runSyncCommand } from '../../src/cli/sync.js';
 import { Ipvs, IpvsError, getSysctls, listConnections, netnsPath, setSysctls, type IpvsConnection } from '../../src/index.js';
 
 let lab: MultiLab;
@@ -42,6 +43,25 @@ async function until<T>(fn: () => Promise<T>, want: T, timeoutMs = 60_000): Prom
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`still ${JSON.stringify(last)}, not ${JSON.stringify(want)}, after ${timeoutMs} ms`);
+}
+
+/**
+ * The sync daemons' kernel threads, name ("ipvs-m:NETNS-GEN:N" or
+ * "ipvs-b:...") -> pid, of every namespace: a daemon stopped and started
+ * again runs in new threads.
+ */
+function syncThreads(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const pid of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    let comm = '';
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (/^ipvs-[mb]:/.test(comm)) out[comm] = Number(pid);
+  }
+  return out;
 }
 
 /** Finds a connection of the table by its client port. */
@@ -114,6 +134,35 @@ describe('active/backup: keepalived VRRP, IPVS sync daemons driven by `ipvs sync
     // Nothing else moved.
     expect((await getSysctls(opts)).sync_ports).toBe(before.sync_ports);
     await setSysctls({ expire_nodest_conn: false }, opts);
+  });
+
+  it('`ipvs sync` keeps a daemon already running as asked (same kernel threads) and restarts one with other settings', async () => {
+    /** `ipvs sync ARGS` on director i, in process (the notify scripts run the same command as a process). */
+    const sync = async (i: number, ...args: string[]) => {
+      let out = '';
+      const code = await runSyncCommand([...args, '--netns', d(i).netns], { out: (t) => (out += t), err: (t) => (out += t) });
+      expect(code, out).toBe(0);
+      return out;
+    };
+    const same = ['--interface', 'eth0', '--syncid', '51'];
+    const before = syncThreads();
+    expect(Object.keys(before).map((n) => n.slice(0, 7)).sort()).toEqual(['ipvs-b:', 'ipvs-m:']);
+    expect(await sync(0, 'master', ...same)).toBe('ipvs sync: kept master (eth0, syncid 51)\n');
+    expect(await sync(1, 'backup', ...same)).toBe('ipvs sync: kept backup (eth0, syncid 51)\n');
+    // No stop/start churn: the very same kernel threads run.
+    expect(syncThreads()).toEqual(before);
+
+    // Other settings: the daemon is restarted with them (a new thread).
+    expect(await sync(1, 'backup', '--interface', 'eth0', '--syncid', '52')).toBe('ipvs sync: stopped backup, started backup (eth0, syncid 52)\n');
+    expect(await handles[1]!.listDaemons()).toMatchObject([{ state: 'backup', interface: 'eth0', syncId: 52 }]);
+    const changed = syncThreads();
+    const backupThread = (t: Record<string, number>) => Object.entries(t).find(([n]) => n.startsWith('ipvs-b:'))![1];
+    const masterThread = (t: Record<string, number>) => Object.entries(t).find(([n]) => n.startsWith('ipvs-m:'))![1];
+    expect(backupThread(changed)).not.toBe(backupThread(before));
+    expect(masterThread(changed)).toBe(masterThread(before));
+    // Back to the pair's settings for the failovers below.
+    expect(await sync(1, 'backup', ...same)).toBe('ipvs sync: stopped backup, started backup (eth0, syncid 51)\n');
+    expect(await handles[1]!.listDaemons()).toMatchObject([{ state: 'backup', syncId: 51 }]);
   });
 
   const slow = 150_000;
