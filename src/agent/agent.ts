@@ -6,8 +6,8 @@
  * repairs drift and logs it). Checker state lives apart from the config, so
  * a reload keeps the state of every check that still exists.
  */
-import { checkTarget, runCheck } from './checks/index.js';
-import { computeDesired, liveWeight, type DesiredOutcome, type ServerHealth } from './desired.js';
+import { checkTarget, runCheck, type CheckResult, type Target } from './checks/index.js';
+import { computeDesired, liveWeight, withDeparted, type DesiredOutcome, type ServerHealth } from './desired.js';
 import { dynamicWeight, initialCheckState, nextDelay, serverUp, stepCheck, type CheckState } from './health.js';
 import type { AgentEvent } from './log.js';
 import { ownsPredicate } from './owns.js';
@@ -26,6 +26,8 @@ export interface AgentOptions {
   scheduler?: SchedulerOptions;
   /** For the first-check jitter. Default Math.random. */
   random?: () => number;
+  /** Runs one check (tests put their own results here). Default runCheck. */
+  probe?: (check: CheckSpec, target: Target, seq: number) => Promise<CheckResult>;
 }
 
 /** One real server's health, kept across reloads while it exists. */
@@ -50,6 +52,7 @@ export class Agent {
   private readonly scheduler: Scheduler;
   private readonly log: (e: AgentEvent) => void;
   private readonly random: () => number;
+  private readonly probe: NonNullable<AgentOptions['probe']>;
   private readonly resyncMs: number;
   private resyncTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
@@ -65,6 +68,7 @@ export class Agent {
     this.scheduler = new Scheduler(opts.scheduler);
     this.log = opts.log ?? (() => {});
     this.random = opts.random ?? Math.random;
+    this.probe = opts.probe ?? runCheck;
     this.resyncMs = (opts.resyncSeconds ?? 30) * 1000;
   }
 
@@ -167,14 +171,15 @@ export class Agent {
           const prior = old?.checks[i];
           return prior ? { ...initialCheckState(c, now), up: prior.up } : initialCheckState(c, now);
         });
-        const entry: Entry = { service, dest, checks, specs: dest.checks };
-        this.entries.set(dest.id, entry);
+        // A check unchanged at its place keeps its job, its cadence and its spec object (which the job's results are matched by).
+        const unchanged = (c: CheckSpec, i: number) => old?.specs[i] !== undefined && specKey(old.specs[i]!) === specKey(c) && this.scheduler.has(`${dest.id}#${i}`);
+        const specs = dest.checks.map((c, i) => (unchanged(c, i) ? old!.specs[i]! : c));
+        this.entries.set(dest.id, { service, dest, checks, specs });
         const keep = new Set<string>();
-        dest.checks.forEach((c, i) => {
+        specs.forEach((c, i) => {
           const jobId = `${dest.id}#${i}`;
           keep.add(jobId);
-          const unchanged = old && old.specs[i] && specKey(old.specs[i]!) === specKey(c) && this.scheduler.has(jobId);
-          if (unchanged) return; // keeps its cadence
+          if (c === old?.specs[i]) return;
           this.scheduler.add(jobId, this.random() * c.warmup * 1000, () => this.runOne(dest.id, i, c));
         });
         old?.specs.forEach((_, i) => {
@@ -195,7 +200,7 @@ export class Agent {
     const port = e0.dest.spec.port ?? ('port' in e0.service.key ? e0.service.key.port : 0);
     const target = checkTarget(spec, e0.dest.spec.address, port);
     const t0 = performance.now();
-    const result = await runCheck(spec, target, ++this.seq);
+    const result = await this.probe(spec, target, ++this.seq);
     const e = this.entries.get(id);
     if (!e || e.specs[i] !== spec || this.stopped) return spec.interval * 1000; // replaced meanwhile
     const wasUp = serverUp(e.checks);
@@ -232,6 +237,7 @@ export class Agent {
   }
 
   private async apply(reason: string): Promise<void> {
+    const previous = this.outcome?.desired;
     const outcome = computeDesired(this.config, (id) => this.health(id), this.quorum);
     for (const [id, up] of outcome.quorum) {
       const was = this.quorum.get(id);
@@ -240,14 +246,22 @@ export class Agent {
     this.quorum = outcome.quorum;
     this.outcome = outcome;
     for (const s of this.config.services) this.declared.add(targetLabel(s.key));
-    // Only the apply that follows a reload drains: what left the file. Failed servers go at once.
-    // Set per service, so that a service's own `drain` never drains a failed server.
+    // Only the apply that follows a reload drains, and only what left the file: failed servers go
+    // at once (a first pass without drains, which keeps what left the file as it was), and each
+    // service's own `drain` is used only for what left it.
     const reload = reason.split(',').includes('reload');
     const dflt = { timeoutSeconds: this.config.settings.drainSeconds };
     const desired = { services: outcome.desired.services.map((d, i) => ({ ...d, drain: reload ? (this.config.services[i]!.drain ?? dflt) : false })) };
-    let r: ApplyResult;
+    const owns = this.ownership();
+    const r: ApplyResult = { changes: [], sent: 0, failed: 0, drains: [] };
     try {
-      r = await this.reconciler.apply(desired, { owns: this.ownership(), drain: reload ? dflt : false });
+      if (reload && previous) {
+        const first = await this.reconciler.apply(withDeparted(outcome.desired, previous, this.config), { owns, drain: false });
+        r.changes.push(...first.changes);
+      }
+      const second = await this.reconciler.apply(desired, { owns, drain: reload ? dflt : false });
+      r.changes.push(...second.changes);
+      r.drains.push(...second.drains);
     } catch (e) {
       this.log({ event: 'error', during: reason, detail: (e as Error).message });
       return;
