@@ -9,7 +9,8 @@
  * quorum - hysteresis (or to 0). While quorum is lost and a sorry server is
  * configured, the sorry server is the service's only active real server:
  * the alive servers are taken out too (weight 0 for inhibit ones), so that
- * a pool too small to carry the load does not take it.
+ * a pool too small to carry the load does not take it. With
+ * sorry_server_inhibit the sorry server stays at weight 0 while quorum holds.
  */
 import type { DestinationSpec } from '../ipvs/types.js';
 import { canonicalAddress, normalizeDesired } from '../state/normalize.js';
@@ -84,6 +85,7 @@ export function computeDesired(
       if (effectiveWeight !== null) destinations.push({ ...d.spec, weight: effectiveWeight });
     }
     if (sorryIn) destinations.push({ ...s.sorryServer! });
+    else if (s.sorryServer && s.sorryServerInhibit) destinations.push({ ...s.sorryServer, weight: 0 });
     services.push({ ...s.key, ...s.options, destinations } as DesiredService);
   }
   return { desired: { services }, quorum, servers, sorry };

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Agent } from '../../../src/agent/agent.js';
 import type { CheckResult, Target } from '../../../src/agent/checks/index.js';
 import { parseAgentText } from '../../../src/agent/config.js';
+import { conversionYaml, convertKeepalived, problemLines } from '../../../src/agent/keepalived/convert.js';
 import type { AgentEvent } from '../../../src/agent/log.js';
 import { DestAttr } from '../../../src/ipvs/constants.js';
 import { Ipvs } from '../../../src/handle.js';
@@ -44,8 +45,10 @@ function fakeProbe() {
   const down = new Set<string>();
   const held = new Map<string, Deferred>();
   const calls: string[] = [];
+  const targets: Target[] = [];
   const probe = (_: unknown, t: Target): Promise<CheckResult> => {
     calls.push(t.address);
+    targets.push(t);
     const hold = held.get(t.address);
     if (hold) {
       held.delete(t.address);
@@ -60,7 +63,7 @@ function fakeProbe() {
     held.set(address, { promise, resolve });
     return resolve;
   };
-  return { probe, down, hold, calls };
+  return { probe, down, hold, calls, targets };
 }
 
 /** Real turns of the event loop (the fake kernel answers on setImmediate, which stays real). */
@@ -275,5 +278,53 @@ describe('Agent', () => {
     await t.stop({ remove: true });
     expect(t.of('stop')).toEqual([{ event: 'stop', removed: [`- service TCP ${VIP}:80`] }]);
     expect((await t.ipvs.listServices()).map((s) => s.address)).toEqual(['10.0.0.9']);
+  });
+
+  it('services with the same real servers and checks share one checker per real server (keepalived\'s virtual_server_group)', async () => {
+    const text = ['services:', ...[80, 443].map((port) =>
+      `  - { protocol: tcp, address: ${VIP}, port: ${port}, checks: [{ type: tcp, port: 80, interval: 1, timeout: 0.5, fall: 1, rise: 1, warmup: 0 }], destinations: [{ address: ${A}, forwarding: masq }, { address: ${B}, forwarding: masq }] }`), ''].join('\n');
+    const t = await setup(text);
+    await t.agent.start();
+    expect(t.of('start')).toEqual([{ event: 'start', services: 2, servers: 4, checks: 2 }]);
+    await advance(3050);
+    // Checks at 0, 1, 2 and 3 s: four each, not eight.
+    expect(t.calls.filter((a) => a === A)).toHaveLength(4);
+    expect(t.calls.filter((a) => a === B)).toHaveLength(4);
+    t.down.add(B);
+    await advance(1000);
+    expect(t.of('check-down')).toMatchObject([{ server: `TCP ${VIP}:80 -> ${B}:80`, shared: 2, check: `tcp ${B}:80` }]);
+    expect(t.of('server-down').map((e) => e.server)).toEqual([`TCP ${VIP}:80 -> ${B}:80`, `TCP ${VIP}:443 -> ${B}:443`]);
+    const listed = await t.ipvs.listServices({ withDestinations: true });
+    expect(listed.map((s) => s.destinations!.map((d) => d.address))).toEqual([[A], [A]]);
+    // A reload that drops one service keeps the checker of the other (same state, same cadence).
+    await t.agent.reload(parseAgentText(text.split('\n').slice(0, 2).join('\n') + '\n', 'agent.yaml'));
+    expect(t.agent.status().services[0]!.destinations[1]!.checks[0]).toMatchObject({ up: false, transitions: 1 });
+  });
+
+  it('an fwmark service\'s real servers are checked on their own port when the check names none', async () => {
+    const t = await setup(`services:\n  - { fwmark: 7, checks: [{ type: tcp, interval: 1, warmup: 0 }], destinations: [{ address: ${A}, port: 8080, forwarding: masq }] }\n`);
+    await t.agent.start();
+    await advance(100);
+    expect(t.targets).toEqual([{ address: A, port: 8080 }]);
+    expect(t.agent.status().services[0]!.destinations[0]!.checks[0]!.target).toBe(`${A}:8080`);
+  });
+
+  it('a converted keepalived virtual_server_group checks each real server once for all its services', async () => {
+    const conf = `virtual_server_group WEB {\n  ${VIP} 80\n  10.0.0.2-3 80\n  fwmark 9\n}\nvirtual_server group WEB {\n  delay_loop 1\n  lb_kind NAT\n  sorry_server 10.9.0.1 80\n  sorry_server_inhibit\n  omega\n` +
+      [A, B].map((a) => `  real_server ${a} 8080 {\n    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n      warmup 0\n    }\n  }\n`).join('') + '}\n';
+    const c = convertKeepalived('/k/keepalived.conf', { read: () => conf, list: () => [] });
+    expect(problemLines(c.problems)).toEqual([]);
+    expect(problemLines(c.notes)).toEqual(['/k/keepalived.conf:11: omega: the agent runs no notify scripts, so there is nothing to run at shutdown; ignored']);
+    const t = await setup(conversionYaml(c));
+    await t.agent.start();
+    // Four services (three addresses and the fwmark), two real servers each, one checker per real server.
+    expect(t.of('start')).toEqual([{ event: 'start', services: 4, servers: 8, checks: 2 }]);
+    await advance(2050);
+    expect(t.calls.filter((a) => a === A)).toHaveLength(3);
+    expect(t.targets.every((x) => x.port === 8080)).toBe(true);
+    // The sorry server waits at weight 0 in every service (sorry_server_inhibit).
+    const listed = await t.ipvs.listServices({ withDestinations: true });
+    expect(listed).toHaveLength(4);
+    for (const svc of listed) expect(svc.destinations!.map((d) => `${d.address}:${d.port} ${d.weight}`).sort()).toEqual([`${A}:8080 1`, `${B}:8080 1`, '10.9.0.1:80 0']);
   });
 });
