@@ -66,7 +66,7 @@ describe('ipvs agent', { timeout: 150_000 }, () => {
     // third success in a row, (rise - 1) x interval after the first, and no later than rise x interval.
     const INTERVAL = 500;
     const [FALL, RISE] = [2, 3];
-    const ALLOWANCE_MS = 700;
+    const ALLOWANCE_MS = 1000;
     const bound = INTERVAL * FALL + INTERVAL + ALLOWANCE_MS;
     agent = await startAgent(t.topo.director.netns, agentFile({ checks: `      - { type: http, path: /, interval: ${INTERVAL / 1000}, timeout: 2, fall: ${FALL}, rise: ${RISE}, warmup: 0.1 }` }));
     await expect.poll(kernelDests, poll).toEqual(all());
