@@ -71,7 +71,11 @@ async function agentRun(listener) {
   const agent = spawn('ip', ['netns', 'exec', ns, process.execPath, cli, 'agent', '-f', file, '--status-socket', socket, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(agent);
   const events = [];
-  createInterface({ input: agent.stdout }).on('line', (l) => events.push(JSON.parse(l)));
+  createInterface({ input: agent.stdout }).on('line', (l) => {
+    try {
+      events.push(JSON.parse(l));
+    } catch {} // (the last line, cut by the kill at the end)
+  });
   const t0 = Date.now();
   while (!events.some((e) => e.event === 'apply')) await new Promise((r) => setTimeout(r, 100));
   const startMs = Date.now() - t0;

@@ -5,10 +5,11 @@
  * same addresses and listener, before the agent, to tell the guest's limit
  * from the agent's.
  *
- *   connect-floor paced N SECONDS PORT   N targets (10.5.i/250.i%250+1), each
+ *   connect-floor paced N SECONDS PORT [NET]  N targets (NET.i/250.i%250+1; NET
+ *                                        10.5 by default, 127.0 on a host), each
  *                                        connected once a second, starts spread
  *                                        evenly (the agent's cadence), 1 s timeout
- *   connect-floor max N SECONDS PORT     the same targets, 64 connects in flight,
+ *   connect-floor max N SECONDS PORT [NET]  the same targets, 64 connects in flight,
  *                                        as fast as they complete
  *   connect-floor listen PORT            accept and close, forever (a C listener)
  *
@@ -50,10 +51,10 @@ static int cmp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static struct sockaddr_in target(int i, int port) {
+static struct sockaddr_in target(const char *net, int i, int port) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-  char s[32];
-  snprintf(s, sizeof s, "10.5.%d.%d", i / 250, i % 250 + 1);
+  char s[48];
+  snprintf(s, sizeof s, "%s.%d.%d", net, i / 250, i % 250 + 1);
   inet_pton(AF_INET, s, &a.sin_addr);
   return a;
 }
@@ -122,14 +123,15 @@ int main(int argc, char **argv) {
     }
   }
   if (argc < 5) {
-    fprintf(stderr, "usage: connect-floor paced|max N SECONDS PORT | listen PORT\n");
+    fprintf(stderr, "usage: connect-floor paced|max N SECONDS PORT [NET] | listen PORT\n");
     return 2;
   }
   int paced = strcmp(argv[1], "paced") == 0;
   int n = atoi(argv[2]), port = atoi(argv[4]);
   double secs = atof(argv[3]);
   struct sockaddr_in *addrs = malloc(sizeof *addrs * n);
-  for (int i = 0; i < n; i++) addrs[i] = target(i, port);
+  const char *net = argc > 5 ? argv[5] : "10.5";
+  for (int i = 0; i < n; i++) addrs[i] = target(net, i, port);
   double *late = malloc(sizeof *late * LATE_MAX);
   long nlate = 0;
   int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -145,7 +147,7 @@ int main(int argc, char **argv) {
         next++;
       }
       double due = t0 + next * 1000.0 / n - now_ms();
-      reap(ep, due > 0 ? (int)due : 0);
+      reap(ep, due > 0 ? (int)due + 1 : 0); /* (rounded up: a wait of 0 would spin) */
     } else {
       while (inflight < 64) start_connect(ep, &addrs[next++ % n]);
       reap(ep, 10);

@@ -1,11 +1,11 @@
 // bench/connect-floor.c in Node: the same connects (net.connect, destroyed on
 // connect, 1 s timeout) with none of the agent around them, to tell Node's
 // own cost per connect from the agent's. Same arguments and JSON line:
-//   node bench/connect-floor.mjs paced|max N SECONDS PORT
+//   node bench/connect-floor.mjs paced|max N SECONDS PORT [NET]
 import net from 'node:net';
 
-const [mode, n, secs, port] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
-const addr = (i) => `10.5.${(i / 250) | 0}.${(i % 250) + 1}`;
+const [mode, n, secs, port, base] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]), process.argv[6] ?? '10.5'];
+const addr = (i) => `${base}.${(i / 250) | 0}.${(i % 250) + 1}`;
 let started = 0, ok = 0, failed = 0, inflight = 0;
 const errors = {};
 const late = [];
