@@ -7,8 +7,10 @@
 // with one TCP listener behind them all: the checks cost what real probes cost.
 // First, in the same boot and against the same listener, the floor: the same
 // connects made by bench/connect-floor.c (nonblocking connects and epoll,
-// nothing else), paced as the agent paces them, then as fast as they go.
-// --floor-only skips the agent.
+// nothing else) and by plain Node (bench/connect-floor.mjs), paced as the
+// agent paces them, then 64 at a time as fast as they go (--floor-seconds
+// each, default 20). --floor-only skips the agent; --listener c puts the C
+// listener behind the addresses instead of a Node one (it costs the guest less).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
