@@ -29,5 +29,5 @@ const c0 = process.cpuUsage();
 await new Promise((r) => setTimeout(r, secs * 1000));
 const c1 = process.cpuUsage(c0);
 const st = s.stats();
-console.log(JSON.stringify({ n, secs, started: st.started, ok, bad, cpuPct: Math.round((c1.user + c1.system) / 1e4 / secs), p50: st.lateness.p50Ms, p99: st.lateness.p99Ms, max: st.lateness.maxMs }));
+console.log(JSON.stringify({ n, secs, started: st.started, ok, bad, cpuPct: Math.round((c1.user + c1.system) / 1e4 / secs), cpuMsPerCheck: Math.round((c1.user + c1.system) / st.started) / 1000, p50: st.lateness.p50Ms, p99: st.lateness.p99Ms, max: st.lateness.maxMs }));
 s.stop(); srv.close();

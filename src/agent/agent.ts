@@ -6,8 +6,8 @@
  * repairs drift and logs it). Checker state lives apart from the config, so
  * a reload keeps the state of every check that still exists.
  */
-import { checkTarget, runCheck } from './checks/index.js';
-import { computeDesired, liveWeight, type DesiredOutcome, type ServerHealth } from './desired.js';
+import { checkTarget, runCheck, type CheckResult, type Target } from './checks/index.js';
+import { computeDesired, liveWeight, withDeparted, type DesiredOutcome, type ServerHealth } from './desired.js';
 import { dynamicWeight, initialCheckState, nextDelay, serverUp, stepCheck, type CheckState } from './health.js';
 import type { AgentEvent } from './log.js';
 import { ownsPredicate } from './owns.js';
@@ -26,22 +26,39 @@ export interface AgentOptions {
   scheduler?: SchedulerOptions;
   /** For the first-check jitter. Default Math.random. */
   random?: () => number;
+  /** Runs one check (tests put their own results here). Default runCheck. */
+  probe?: (check: CheckSpec, target: Target, seq: number) => Promise<CheckResult>;
 }
 
-/** One real server's health, kept across reloads while it exists. */
+/**
+ * One check against one target, shared by every real server with that check
+ * and target (the services of a keepalived virtual_server_group share their
+ * real servers' checkers, as keepalived does). Kept across reloads while a
+ * real server still has it: its state, its job and its cadence.
+ */
+interface Checker {
+  spec: CheckSpec;
+  target: Target;
+  state: CheckState;
+  /** Ids of the real servers it decides for. */
+  users: Set<string>;
+}
+
+/** One real server: what it is and its checkers' keys, in check order. */
 interface Entry {
   service: AgentService;
   dest: AgentDestination;
-  checks: CheckState[];
-  /** The check specs the states belong to (a job whose spec was replaced drops its result). */
-  specs: CheckSpec[];
+  checkers: string[];
 }
 
-const specKey = (c: CheckSpec) => JSON.stringify(c);
+const checkerKey = (c: CheckSpec, t: Target) => `${JSON.stringify(c)} ${t.address}|${t.port}`;
+/** The port a real server is checked on without a check port: its own, else its service's. */
+const destPort = (s: AgentService, d: AgentDestination) => d.spec.port ?? ('port' in s.key ? s.key.port : 0);
 
 export class Agent {
   private config: AgentConfig;
   private readonly entries = new Map<string, Entry>();
+  private readonly checkers = new Map<string, Checker>();
   private quorum = new Map<string, boolean>();
   private outcome: DesiredOutcome | undefined;
   private readonly reconciler: Reconciler;
@@ -50,6 +67,7 @@ export class Agent {
   private readonly scheduler: Scheduler;
   private readonly log: (e: AgentEvent) => void;
   private readonly random: () => number;
+  private readonly probe: NonNullable<AgentOptions['probe']>;
   private readonly resyncMs: number;
   private resyncTimer: NodeJS.Timeout | undefined;
   private applying: Promise<void> | undefined;
@@ -65,6 +83,7 @@ export class Agent {
     this.scheduler = new Scheduler(opts.scheduler);
     this.log = opts.log ?? (() => {});
     this.random = opts.random ?? Math.random;
+    this.probe = opts.probe ?? runCheck;
     this.resyncMs = (opts.resyncSeconds ?? 30) * 1000;
   }
 
@@ -114,28 +133,24 @@ export class Agent {
         destinations: s.destinations.map((d) => {
           const e = this.entries.get(d.id);
           const o = out?.servers.get(d.id);
-          const port = d.spec.port ?? ('port' in s.key ? s.key.port : 0);
+          const checks = (e?.checkers ?? []).map((k) => this.checkers.get(k)!);
           return {
             id: d.id,
             address: d.spec.address,
-            port,
-            up: e ? serverUp(e.checks) : true,
+            port: destPort(s, d),
+            up: serverUp(checks.map((c) => c.state)),
             configuredWeight: d.spec.weight ?? 1,
             effectiveWeight: o ? o.effectiveWeight : null,
             onFailure: d.onFailure,
-            checks: (e?.specs ?? []).map((c, i) => {
-              const st = e!.checks[i]!;
-              const t = checkTarget(c, d.spec.address, port);
-              return {
-                type: c.type,
-                target: `${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`,
-                up: st.up,
-                streak: st.streak,
-                transitions: st.transitions,
-                since: iso(st.since),
-                ...(st.last ? { last: { ok: st.last.ok, detail: st.last.detail, at: iso(st.last.at), ms: Math.round(st.last.ms * 10) / 10 } } : {}),
-              };
-            }),
+            checks: checks.map(({ spec, target: t, state: st }) => ({
+              type: spec.type,
+              target: `${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`,
+              up: st.up,
+              streak: st.streak,
+              transitions: st.transitions,
+              since: iso(st.since),
+              ...(st.last ? { last: { ok: st.last.ok, detail: st.last.detail, at: iso(st.last.at), ms: Math.round(st.last.ms * 10) / 10 } } : {}),
+            })),
           };
         }),
       })),
@@ -145,73 +160,79 @@ export class Agent {
     };
   }
 
-  private health(id: string): ServerHealth {
+  private states(id: string): CheckState[] {
     const e = this.entries.get(id);
-    if (!e) return { up: true };
-    const w = dynamicWeight(e.checks);
-    return w === undefined ? { up: serverUp(e.checks) } : { up: serverUp(e.checks), weight: w };
+    return e ? e.checkers.map((k) => this.checkers.get(k)!.state) : [];
   }
 
-  /** Makes entries and check jobs match the config, keeping what still applies. */
+  private health(id: string): ServerHealth {
+    const states = this.states(id);
+    const w = dynamicWeight(states);
+    return w === undefined ? { up: serverUp(states) } : { up: serverUp(states), weight: w };
+  }
+
+  /** Makes entries, checkers and jobs match the config, keeping what still applies. */
   private install(config: AgentConfig): void {
     const now = Date.now();
     const live = new Set<string>();
+    for (const c of this.checkers.values()) c.users.clear();
     for (const service of config.services) {
       for (const dest of service.destinations) {
         live.add(dest.id);
         const old = this.entries.get(dest.id);
-        const checks = dest.checks.map((c, i) => {
-          // The same check keeps its state; a changed check at the same place keeps up/down (no flap, no re-add).
-          const same = old?.specs.findIndex((o) => specKey(o) === specKey(c)) ?? -1;
-          if (same >= 0) return old!.checks[same]!;
-          const prior = old?.checks[i];
-          return prior ? { ...initialCheckState(c, now), up: prior.up } : initialCheckState(c, now);
+        const keys = dest.checks.map((spec, i) => {
+          const target = checkTarget(spec, dest.spec.address, destPort(service, dest));
+          const key = checkerKey(spec, target);
+          let c = this.checkers.get(key);
+          if (!c) {
+            // A changed check at the same place keeps up/down (no flap, no re-add).
+            const prior = old?.checkers[i] !== undefined ? this.checkers.get(old.checkers[i]!) : undefined;
+            const state = initialCheckState(spec, now);
+            const made: Checker = { spec, target, state: prior ? { ...state, up: prior.state.up } : state, users: new Set() };
+            this.checkers.set(key, made);
+            this.scheduler.add(key, this.random() * spec.warmup * 1000, () => this.runOne(key, made));
+            c = made;
+          }
+          c.users.add(dest.id);
+          return key;
         });
-        const entry: Entry = { service, dest, checks, specs: dest.checks };
-        this.entries.set(dest.id, entry);
-        const keep = new Set<string>();
-        dest.checks.forEach((c, i) => {
-          const jobId = `${dest.id}#${i}`;
-          keep.add(jobId);
-          const unchanged = old && old.specs[i] && specKey(old.specs[i]!) === specKey(c) && this.scheduler.has(jobId);
-          if (unchanged) return; // keeps its cadence
-          this.scheduler.add(jobId, this.random() * c.warmup * 1000, () => this.runOne(dest.id, i, c));
-        });
-        old?.specs.forEach((_, i) => {
-          if (!keep.has(`${dest.id}#${i}`)) this.scheduler.remove(`${dest.id}#${i}`);
-        });
+        this.entries.set(dest.id, { service, dest, checkers: keys });
       }
     }
-    for (const [id, e] of this.entries) {
-      if (live.has(id)) continue;
-      e.specs.forEach((_, i) => this.scheduler.remove(`${id}#${i}`));
-      this.entries.delete(id);
+    for (const id of this.entries.keys()) if (!live.has(id)) this.entries.delete(id);
+    for (const [key, c] of this.checkers) {
+      if (c.users.size) continue;
+      this.checkers.delete(key);
+      this.scheduler.remove(key);
     }
   }
 
-  /** Runs one check of one real server and folds its result in; returns ms to the next run. */
-  private async runOne(id: string, i: number, spec: CheckSpec): Promise<number> {
-    const e0 = this.entries.get(id)!;
-    const port = e0.dest.spec.port ?? ('port' in e0.service.key ? e0.service.key.port : 0);
-    const target = checkTarget(spec, e0.dest.spec.address, port);
+  /** Runs one checker and folds its result into every real server it decides for; returns ms to the next run. */
+  private async runOne(key: string, c: Checker): Promise<number> {
     const t0 = performance.now();
-    const result = await runCheck(spec, target, ++this.seq);
-    const e = this.entries.get(id);
-    if (!e || e.specs[i] !== spec || this.stopped) return spec.interval * 1000; // replaced meanwhile
-    const wasUp = serverUp(e.checks);
-    const wasWeight = dynamicWeight(e.checks);
-    const { state, changed } = stepCheck(e.checks[i]!, result, spec, Date.now(), performance.now() - t0);
-    e.checks[i] = state;
-    if (changed) this.log({ event: state.up ? 'check-up' : 'check-down', server: id, check: `${spec.type} ${target.address}:${target.port}`, detail: result.detail });
-    const isUp = serverUp(e.checks);
-    if (isUp !== wasUp) {
-      this.log({ event: isUp ? 'server-up' : 'server-down', server: id, detail: result.detail });
-      void this.request('health');
-    } else if (dynamicWeight(e.checks) !== wasWeight) {
-      this.log({ event: 'weight', server: id, weight: dynamicWeight(e.checks) ?? e.dest.spec.weight ?? 1 });
-      void this.request('weight');
+    const result = await this.probe(c.spec, c.target, ++this.seq);
+    if (this.checkers.get(key) !== c || this.stopped) return c.spec.interval * 1000; // removed meanwhile
+    const { state, changed } = stepCheck(c.state, result, c.spec, Date.now(), performance.now() - t0);
+    if (!changed && state.weight === c.state.weight) {
+      c.state = state; // no real server's health can change
+      return nextDelay(c.spec, state) * 1000;
     }
-    return nextDelay(spec, state) * 1000;
+    const before = new Map([...c.users].map((id) => [id, this.health(id)]));
+    c.state = state;
+    const users = [...c.users];
+    if (changed) this.log({ event: state.up ? 'check-up' : 'check-down', server: users[0], ...(users.length > 1 ? { shared: users.length } : {}), check: `${c.spec.type} ${c.target.address}:${c.target.port}`, detail: result.detail });
+    for (const id of users) {
+      const was = before.get(id)!;
+      const now = this.health(id);
+      if (now.up !== was.up) {
+        this.log({ event: now.up ? 'server-up' : 'server-down', server: id, detail: result.detail });
+        void this.request('health');
+      } else if (now.weight !== was.weight) {
+        this.log({ event: 'weight', server: id, weight: now.weight ?? this.entries.get(id)!.dest.spec.weight ?? 1 });
+        void this.request('weight');
+      }
+    }
+    return nextDelay(c.spec, state) * 1000;
   }
 
   /** Asks for an apply; requests made while one runs are served together by the next. */
@@ -232,6 +253,7 @@ export class Agent {
   }
 
   private async apply(reason: string): Promise<void> {
+    const previous = this.outcome?.desired;
     const outcome = computeDesired(this.config, (id) => this.health(id), this.quorum);
     for (const [id, up] of outcome.quorum) {
       const was = this.quorum.get(id);
@@ -240,14 +262,22 @@ export class Agent {
     this.quorum = outcome.quorum;
     this.outcome = outcome;
     for (const s of this.config.services) this.declared.add(targetLabel(s.key));
-    // Only the apply that follows a reload drains: what left the file. Failed servers go at once.
-    // Set per service, so that a service's own `drain` never drains a failed server.
+    // Only the apply that follows a reload drains, and only what left the file: failed servers go
+    // at once (a first pass without drains, which keeps what left the file as it was), and each
+    // service's own `drain` is used only for what left it.
     const reload = reason.split(',').includes('reload');
     const dflt = { timeoutSeconds: this.config.settings.drainSeconds };
     const desired = { services: outcome.desired.services.map((d, i) => ({ ...d, drain: reload ? (this.config.services[i]!.drain ?? dflt) : false })) };
-    let r: ApplyResult;
+    const owns = this.ownership();
+    const r: ApplyResult = { changes: [], sent: 0, failed: 0, drains: [] };
     try {
-      r = await this.reconciler.apply(desired, { owns: this.ownership(), drain: reload ? dflt : false });
+      if (reload && previous) {
+        const first = await this.reconciler.apply(withDeparted(outcome.desired, previous, this.config), { owns, drain: false });
+        r.changes.push(...first.changes);
+      }
+      const second = await this.reconciler.apply(desired, { owns, drain: reload ? dflt : false });
+      r.changes.push(...second.changes);
+      r.drains.push(...second.drains);
     } catch (e) {
       this.log({ event: 'error', during: reason, detail: (e as Error).message });
       return;

@@ -1,7 +1,8 @@
 /**
  * The agent file: the apply file's services and real servers (YAML or JSON,
  * read with the `yaml` package), plus per-service and per-real-server
- * `checks`, `onFailure`, `quorum`, `hysteresis` and `sorryServer`. Every bad
+ * `checks`, `onFailure`, `quorum`, `hysteresis`, `sorryServer` and
+ * `sorryServerInhibit`. Every bad
  * entry is reported with its line and path; nothing is half-read.
  */
 import { readFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import type { AgentConfig, AgentDestination, AgentService, AgentSettings, CheckS
 
 const SERVICE_FIELDS = ['protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'schedulerFlags', 'persistent', 'netmask', 'onePacket', 'pe'];
 const DEST_FIELDS = ['address', 'port', 'forwarding', 'weight', 'upperThreshold', 'lowerThreshold', 'tunnel'];
-const AGENT_SERVICE_FIELDS = ['destinations', 'drain', 'checks', 'onFailure', 'quorum', 'hysteresis', 'sorryServer'];
+const AGENT_SERVICE_FIELDS = ['destinations', 'drain', 'checks', 'onFailure', 'quorum', 'hysteresis', 'sorryServer', 'sorryServerInhibit'];
 const TOP_FIELDS = ['services', 'owns', 'drainSeconds'];
 
 type Path = (string | number)[];
@@ -155,6 +156,11 @@ function parseService(r: Reader, ids: Set<string>): AgentService | undefined {
     const s = pick<DestinationSpec>(sorry.value, DEST_FIELDS);
     if (validated(sorry, () => checkDestination('agent', wire, s))) service.sorryServer = s;
   }
+  const sorryInhibit = r.bool('sorryServerInhibit');
+  if (sorryInhibit !== undefined) {
+    if (service.sorryServer) service.sorryServerInhibit = sorryInhibit;
+    else r.at('sorryServerInhibit').problem('sorryServerInhibit needs a sorryServer');
+  }
   return service;
 }
 
@@ -169,7 +175,12 @@ function parseDestination(r: Reader, svc: ServiceKeyWire, svcId: string, service
   const onFailure = parseOnFailure(r, 'onFailure', serviceOnFailure);
   const wire = validated(r, () => checkDestination('agent', svc, spec));
   if (!wire) return undefined;
-  return { id: `${svcId} -> ${wire.label}`, spec, checks: checks ?? serviceChecks, onFailure };
+  const mine = checks ?? serviceChecks;
+  // A check probes the real server's port unless it names one; a real server of an fwmark service has none of its service's to fall back on.
+  if (svc.fwmark !== undefined && !spec.port && mine.some((c) => c.type !== 'exec' && c.port === undefined)) {
+    r.problem(`real server ${wire.label} of fwmark service ${svcId} has no port to check: give the real server a port, or its checks one`);
+  }
+  return { id: `${svcId} -> ${wire.label}`, spec, checks: mine, onFailure };
 }
 
 function parseSettings(r: Reader): AgentSettings {

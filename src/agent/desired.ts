@@ -9,9 +9,11 @@
  * quorum - hysteresis (or to 0). While quorum is lost and a sorry server is
  * configured, the sorry server is the service's only active real server:
  * the alive servers are taken out too (weight 0 for inhibit ones), so that
- * a pool too small to carry the load does not take it.
+ * a pool too small to carry the load does not take it. With
+ * sorry_server_inhibit the sorry server stays at weight 0 while quorum holds.
  */
 import type { DestinationSpec } from '../ipvs/types.js';
+import { canonicalAddress, normalizeDesired } from '../state/normalize.js';
 import type { DesiredService, DesiredState } from '../state/types.js';
 import type { AgentConfig, AgentService } from './types.js';
 
@@ -83,7 +85,38 @@ export function computeDesired(
       if (effectiveWeight !== null) destinations.push({ ...d.spec, weight: effectiveWeight });
     }
     if (sorryIn) destinations.push({ ...s.sorryServer! });
+    else if (s.sorryServer && s.sorryServerInhibit) destinations.push({ ...s.sorryServer, weight: 0 });
     services.push({ ...s.key, ...s.options, destinations } as DesiredService);
   }
   return { desired: { services }, quorum, servers, sorry };
+}
+
+const serviceIdOf = (s: DesiredService): string => normalizeDesired({ ...s, destinations: [] }).id;
+const destIdOf = (d: DestinationSpec, servicePort: number): string => `${canonicalAddress(d.address)?.text ?? d.address}|${d.port ?? servicePort}`;
+const portOf = (s: DesiredService): number => ('port' in s && typeof s.port === 'number' ? s.port : 0);
+
+/**
+ * `next` plus what `prev` had that `config` no longer declares: services and
+ * real servers that left the file, as `prev` had them. Applied without
+ * drains before a reload's draining apply, it takes out at once what the
+ * checks failed and leaves only what left the file for the drain.
+ */
+export function withDeparted(next: DesiredState, prev: DesiredState, config: AgentConfig): DesiredState {
+  const declared = new Map<string, Set<string>>();
+  for (const s of config.services) {
+    const svc = { ...s.key } as DesiredService;
+    const ids = new Set(s.destinations.map((d) => destIdOf(d.spec, portOf(svc))));
+    if (s.sorryServer) ids.add(destIdOf(s.sorryServer, portOf(svc)));
+    declared.set(serviceIdOf(svc), ids);
+  }
+  const prevById = new Map(prev.services.map((s) => [serviceIdOf(s), s]));
+  const services = next.services.map((s) => {
+    const id = serviceIdOf(s);
+    const was = prevById.get(id);
+    prevById.delete(id);
+    const keep = declared.get(id) ?? new Set<string>();
+    const departed = (was?.destinations ?? []).filter((d) => !keep.has(destIdOf(d, portOf(s))));
+    return departed.length ? { ...s, destinations: [...(s.destinations ?? []), ...departed] } : s;
+  });
+  return { services: [...services, ...prevById.values()] };
 }

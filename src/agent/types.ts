@@ -110,6 +110,8 @@ export interface AgentService {
   hysteresis: number;
   /** Put in when quorum is lost (alive real servers are taken out, as keepalived does). */
   sorryServer?: DestinationSpec;
+  /** Keep the sorry server at weight 0 while quorum holds, instead of deleting it (keepalived's sorry_server_inhibit). */
+  sorryServerInhibit?: boolean;
   /** The apply file's per-service drain: how real servers removed from the file leave (default: drainSeconds). */
   drain?: false | { timeoutSeconds: number; udpImmediate?: boolean };
 }

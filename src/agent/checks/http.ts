@@ -36,7 +36,12 @@ export function httpProbe(check: HttpCheck, target: Target, signal: AbortSignal)
     if (sni) options.servername = sni;
   }
   const mod = check.type === 'https' ? https : http;
-  return new Promise((resolve) => {
+  return new Promise((answer) => {
+    // Whatever the answer, the connection goes with it (a server may keep it open despite `connection: close`).
+    const resolve = (r: CheckResult) => {
+      answer(r);
+      req.destroy();
+    };
     const req = mod.request(options, (res) => {
       const status = res.statusCode ?? 0;
       if (!statusAccepted(status, check.status)) {

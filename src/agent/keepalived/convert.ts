@@ -21,7 +21,7 @@ export interface KeepalivedConversion {
 }
 
 const IGNORED_TOP = /^(global_defs|vrrp_\w+|static_ipaddress|static_routes|static_rules|linkbeat_interfaces|garp_group|bfd_instance|track_file|track_process|net_namespace\w*|instance|use_pid_dir|child_wait_time|namespace_with_ipsets)$/;
-const VS_NOTES = new Set(['omega', 'quorum_up', 'quorum_down', 'ha_suspend', 'smtp_alert', 'snmp_name', 'sorry_server_inhibit', 'notify_up', 'notify_down']);
+const VS_NOTES = new Set(['quorum_up', 'quorum_down', 'ha_suspend', 'smtp_alert', 'snmp_name', 'notify_up', 'notify_down']);
 const SCHED_FLAGS = new Set(['flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback']);
 
 /** lvs_method / lb_kind words to forwarding (and tunnel settings). */
@@ -137,6 +137,9 @@ function convertVirtualServer(ctx: Ctx, st: Statement, groups: Map<string, Group
     else if (k === 'hysteresis') svc.hysteresis = ctx.num(s, 0, true);
     else if (k === 'sorry_server') sorry = s;
     else if (k === 'sorry_server_lvs_method') sorryFwd = forwarding(ctx, s);
+    else if (k === 'sorry_server_inhibit') svc.sorryServerInhibit = true;
+    // omega runs the quorum and real server notify scripts at shutdown; the agent runs none (its log lines are its notifications).
+    else if (k === 'omega') ctx.note(s, 'omega: the agent runs no notify scripts, so there is nothing to run at shutdown; ignored');
     else if (k === 'inhibit_on_failure') inh.inhibit = true;
     else if (k === 'alpha') inh.alpha = true;
     else if (k === 'ip_family') family = s.words[1];
@@ -145,6 +148,10 @@ function convertVirtualServer(ctx: Ctx, st: Statement, groups: Map<string, Group
     else ctx.unknown(s, 'virtual_server');
   }
   if (flags.length) svc.schedulerFlags = flags;
+  if (svc.sorryServerInhibit && !sorry) {
+    ctx.note(st, 'sorry_server_inhibit without a sorry_server; ignored');
+    delete svc.sorryServerInhibit;
+  }
   const out: Raw[] = [];
   for (const key of keys) {
     const port = 'address' in key ? key.port : undefined;
@@ -157,7 +164,6 @@ function convertVirtualServer(ctx: Ctx, st: Statement, groups: Map<string, Group
     }
     out.push(service);
   }
-  if (a === 'group' && keys.length > 1) ctx.note(st, `group ${b} made ${keys.length} services; each checks its real servers itself (keepalived shares one checker per real server)`);
   return out;
 }
 

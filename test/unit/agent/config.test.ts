@@ -130,4 +130,12 @@ describe('agent file', () => {
     expect(m).toContain('agent.yaml:6 (services[0].checks[0].command)');
     expect(m).toContain('agent.yaml:7 (services[0].checks[1].bodyRegex): not a regular expression');
   });
+
+  it('a real server of an fwmark service is checked on its own port; with none and a check without one, it is a problem', () => {
+    const c = parseAgentText('services:\n  - fwmark: 5\n    checks: [{ type: tcp }]\n    destinations: [{ address: 10.2.3.2, port: 8080 }]\n', 'agent.yaml');
+    expect(c.services[0]!.destinations[0]!.spec.port).toBe(8080);
+    const m = problems('services:\n  - fwmark: 5\n    checks: [{ type: tcp }]\n    destinations:\n      - { address: 10.2.3.2 }\n      - { address: 10.2.3.3, checks: [{ type: tcp, port: 80 }, { type: exec, command: [/bin/true] }] }\n');
+    expect(m).toContain('agent.yaml:5 (services[0].destinations[0]): real server 10.2.3.2:0 of fwmark service FWM 5 inet has no port to check');
+    expect(m).not.toContain('destinations[1]');
+  });
 });

@@ -65,6 +65,14 @@ describe('computeDesired', () => {
     expect(o.quorum.get(s.id)).toBe(false);
   });
 
+  it('sorry server inhibit: at weight 0 while quorum holds, at its weight when lost', () => {
+    const s = service({ sorryServer: { address: '10.9.9.9', port: 80, forwarding: 'masq', weight: 4 }, sorryServerInhibit: true });
+    let o = computeDesired(cfg(s), healthOf([]));
+    expect(dests(o)).toEqual(['10.2.1.2:1', '10.2.2.2:2', '10.2.3.2:3', '10.9.9.9:0']);
+    o = computeDesired(cfg(s), healthOf(['10.2.1.2', '10.2.2.2', '10.2.3.2']), o.quorum);
+    expect(dests(o)).toEqual(['10.9.9.9:4']);
+  });
+
   it('all down without a sorry server: an empty service', () => {
     const o = computeDesired(cfg(service()), healthOf(['10.2.1.2', '10.2.2.2', '10.2.3.2']));
     expect(dests(o)).toEqual([]);
