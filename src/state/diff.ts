@@ -64,9 +64,9 @@ export function diff({ current, desired, owned, options, draining }: DiffInput):
       continue;
     }
     seen.add(id);
-    if (!sameSettings(cur, want.settings)) {
+    if (!sameSettings(cur, want)) {
       const before = listedSettings(cur);
-      const fields = serviceDiff(before, want.settings);
+      const fields = serviceDiff(before, want);
       const was = normalizeListed({ ...cur, destinations: [] });
       services.push({ op: 'updateService', service: serviceSpec(want), fields, before: pick(serviceSpec(was), fields) });
     }

@@ -51,12 +51,12 @@ export interface NDest {
   tunnelSpec?: TunnelSettings;
 }
 
-export interface NService {
+/** A service in comparable form; its settings are fields of its own (one object per service). */
+export interface NService extends ServiceSettings {
   id: string;
   key: ServiceKey;
   family: AddressFamily;
   protocol?: string;
-  settings: ServiceSettings;
   /** Scheduler flag names as given (for the spec sent). */
   flagNames: SchedulerFlag[];
   /** The netmask as given or listed (for the spec sent). */
@@ -101,8 +101,14 @@ function prefixMask(prefix: number): string {
 const tunnelText = (forwarding: string, t: TunnelSettings | undefined): string =>
   forwarding !== 'tunnel' ? '' : `${t?.type ?? 'ipip'}/${t?.type === 'gue' ? (t.port ?? 0) : 0}/${t?.checksum ?? 'none'}`;
 
-/** A desired service (validated) in comparable form, its servers in the documented order. */
-export function normalizeDesired(d: DesiredService): NService {
+/** No scheduler flags: one shared list (most services; nothing writes to it). */
+const NO_FLAGS: SchedulerFlag[] = Object.freeze([]) as unknown as SchedulerFlag[];
+
+/**
+ * A desired service (validated) in comparable form, its servers in the
+ * documented order. `id`: its identity when the caller has it already.
+ */
+export function normalizeDesired(d: DesiredService, id?: string): NService {
   const isFwmark = 'fwmark' in d && d.fwmark !== undefined;
   let key: ServiceKey;
   let family: AddressFamily;
@@ -118,21 +124,19 @@ export function normalizeDesired(d: DesiredService): NService {
     port = a.port;
     key = { protocol: a.protocol, address: text, port };
   }
-  const settings: ServiceSettings = {
+  const list = d.destinations ?? [];
+  const dests = new Array<NDest>(list.length);
+  for (let i = 0; i < list.length; i++) dests[i] = normalizeDesiredDest(list[i]!, port);
+  sortDests(dests);
+  const n: NService = {
+    id: id ?? serviceId(key, family), key, family,
     scheduler: d.scheduler ?? 'wlc',
     schedulerFlags: flagBits(d.schedulerFlags),
     persistent: d.persistent === true ? PERSISTENT_DEFAULT : typeof d.persistent === 'number' ? d.persistent : 0,
     netmask: netmaskNumber(family, d.netmask),
     onePacket: d.onePacket === true,
     pe: d.pe ?? '',
-  };
-  const list = d.destinations ?? [];
-  const dests = new Array<NDest>(list.length);
-  for (let i = 0; i < list.length; i++) dests[i] = normalizeDesiredDest(list[i]!, port);
-  sortDests(dests);
-  const n: NService = {
-    id: serviceId(key, family), key, family, settings,
-    flagNames: d.schedulerFlags ?? [],
+    flagNames: d.schedulerFlags?.length ? d.schedulerFlags : NO_FLAGS,
     netmaskText: d.netmask ?? (family === 'inet' ? '255.255.255.255' : 128),
     dests,
   };
@@ -158,7 +162,7 @@ function normalizeDesiredDest(x: DestinationSpec, servicePort: number): NDest {
 
 /** The spec sent for a desired service: every setting spelled out. */
 export function serviceSpec(n: NService): ServiceSpec {
-  const s = n.settings;
+  const s = n;
   const k = n.key as { protocol?: 'tcp'; address?: string; port?: number; fwmark?: number; family?: AddressFamily };
   // (spelled out, no spread: built once per changed service, 10,000 times from empty)
   const spec = (k.fwmark !== undefined
@@ -205,7 +209,7 @@ export function normalizeListed(s: Service): NService {
   const list = s.destinations ?? [];
   const dests = new Array<NDest>(list.length);
   for (let i = 0; i < list.length; i++) dests[i] = normalizeListedDest(list[i]!);
-  const n: NService = { id: listedId(s), key, family: s.family, settings: listedSettings(s), flagNames: s.schedulerFlags, netmaskText: s.netmask, dests };
+  const n: NService = { id: listedId(s), key, family: s.family, ...listedSettings(s), flagNames: s.schedulerFlags, netmaskText: s.netmask, dests };
   if (s.protocol !== undefined) n.protocol = s.protocol;
   return n;
 }

@@ -38,7 +38,7 @@ function exportService(s: Service, n: NService): DesiredService {
   }
   out.scheduler = s.scheduler;
   if (s.schedulerFlags.length) out.schedulerFlags = [...s.schedulerFlags];
-  if (n.settings.persistent) out.persistent = n.settings.persistent;
+  if (n.persistent) out.persistent = n.persistent;
   if (s.family === 'inet' ? s.netmask !== '255.255.255.255' : s.netmask !== 128) out.netmask = s.netmask;
   if (s.onePacket) out.onePacket = true;
   if (s.pe) out.pe = s.pe;

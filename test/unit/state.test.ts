@@ -87,6 +87,45 @@ describe('plan', () => {
   });
 });
 
+describe('validation', () => {
+  const problems = (desired: unknown): string[] => {
+    try {
+      checkDesired(desired);
+      return [];
+    } catch (e) {
+      return (e as StateError).problems.map((p) => `${p.path}: ${p.message}`);
+    }
+  };
+
+  it('names every real server listed twice, plain ones and others alike', () => {
+    const svc0 = { protocol: 'tcp', address: '10.0.0.1', port: 80 };
+    // plain servers only (compared without labels), then a list where a tunnel server comes between
+    expect(problems({ services: [{ ...svc0, destinations: [{ address: '10.1.0.2' }, { address: '10.1.0.3' }, { address: '10.1.0.2', port: 80, weight: 3 }] }] })).toEqual([
+      'services[0].destinations[2]: real server 10.1.0.2:80 is listed twice (also services[0].destinations[0])',
+    ]);
+    expect(problems({ services: [{ ...svc0, destinations: [{ address: '10.1.0.2' }, { address: '2001:db8::1', forwarding: 'tunnel' }, { address: '10.1.0.2', forwarding: 'tunnel' }, { address: '2001:DB8::1', forwarding: 'tunnel' }, { address: '10.1.0.2', port: 81 }] }] })).toEqual([
+      'services[0].destinations[2]: real server 10.1.0.2:80 is listed twice (also services[0].destinations[0])',
+      'services[0].destinations[3]: real server [2001:db8::1]:80 is listed twice (also services[0].destinations[1])',
+    ]);
+    expect(problems({ services: [{ ...svc0, destinations: [{ address: '10.1.0.2', colour: 'red' }, 7] }] })).toEqual([
+      expect.stringMatching(/^services\[0\]\.destinations\[0\]\.colour: unknown setting/),
+      expect.stringMatching(/^services\[0\]\.destinations\[1\]: a real server is an object/),
+    ]);
+  });
+
+  it('names a service listed twice whichever way each is spelled', () => {
+    expect(problems({ services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80 }, { protocol: 'tcp', address: '10.0.0.1', port: 80, persistent: 60, netmask: '255.255.255.0' }] })).toEqual([
+      'services[1]: virtual service TCP 10.0.0.1:80 is listed twice (also services[0])',
+    ]);
+    expect(problems({ services: [{ protocol: 'tcp', address: '2001:db8::1', port: 80 }, { protocol: 'tcp', address: '2001:DB8:0::1', port: 80 }, { protocol: 'udp', address: '2001:db8::1', port: 80 }] })).toEqual([
+      'services[1]: virtual service TCP [2001:db8::1]:80 is listed twice (also services[0])',
+    ]);
+    expect(problems({ services: [{ fwmark: 1 }, { fwmark: 1, family: 'inet6' }, { fwmark: 1, scheduler: 'rr' }] })).toEqual([
+      'services[2]: virtual service FWM 1 (inet) is listed twice (also services[0])',
+    ]);
+  });
+});
+
 describe('state files', () => {
   it('names file, line and path of every problem, in file order', () => {
     const text = 'services:\n  - protocol: tcp\n    address: 10.0.0.1\n    port: 80\n    weight: 3\n    destinations:\n      - address: 10.1.0.300\n  - { fwmark: 0 }\n';
