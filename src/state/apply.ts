@@ -1,5 +1,6 @@
 /**
- * Carries out a plan through the client's batches, in two rounds:
+ * Carries out a plan: its sysctls first, one write each (sysctls.ts), then
+ * through the client's batches, in two rounds:
  *   1. removals, drains and service adds/updates;
  *   2. real-server changes of wanted services.
  * Each round is one pipelined batch (every change sent, none waiting for
@@ -13,10 +14,11 @@ import type { Batch } from '../batch.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import type { DrainTracker } from './drain.js';
 import type { Diff } from './diff.js';
+import { writeSysctls, type SysctlClient } from './sysctls.js';
 import type { ApplyResult, Change, ChangeResult, DrainHandle } from './types.js';
 
 /** What apply needs of the client: batches. */
-export type BatchClient = Pick<IpvsClient, 'batch'>;
+export type BatchClient = Pick<IpvsClient, 'batch'> & SysctlClient;
 
 /** The identity string of a service key from a plan (keys there are canonical). */
 export function keyId(key: ServiceKey): string {
@@ -51,6 +53,7 @@ function queue(b: Batch, c: Change): boolean {
       b.updateDestination(c.service, c.destination);
       return true;
     case 'drainService':
+    case 'setSysctl': // (written before the rounds: sysctls.ts)
       return false;
   }
 }
@@ -86,12 +89,13 @@ async function round(ipvs: BatchClient, changes: Change[], from: number, to: num
 }
 
 export async function execute(ipvs: BatchClient, plan: Diff, drains: DrainTracker): Promise<ApplyResult> {
-  const { changes, secondRound } = plan;
+  const { changes, secondRound, sysctls = 0 } = plan;
   const results = new Array<ChangeResult>(changes.length);
-  let sent = await round(ipvs, changes, 0, secondRound, results, () => undefined);
+  let sent = sysctls ? await writeSysctls(ipvs, changes, sysctls, results) : 0;
+  sent += await round(ipvs, changes, sysctls, secondRound, results, () => undefined);
   const failedAdds = new Set<string>();
   const started: DrainHandle[] = [];
-  for (let i = 0; i < secondRound; i++) {
+  for (let i = sysctls; i < secondRound; i++) {
     const r = results[i]!;
     const c = r.change;
     if (!r.ok && c.op === 'addService') failedAdds.add(keyId(c.service));
@@ -102,7 +106,7 @@ export async function execute(ipvs: BatchClient, plan: Diff, drains: DrainTracke
     if (r.ok && c.op === 'drainService') started.push(drains.start(keyId(c.service), c.service, undefined, undefined, c.timeoutSeconds));
   }
   if (secondRound < changes.length) {
-    const skip = failedAdds.size === 0 ? () => undefined : (c: Change) => (failedAdds.has(keyId(c.service)) ? 'its virtual service could not be added' : undefined);
+    const skip = failedAdds.size === 0 ? () => undefined : (c: Change) => ('service' in c && failedAdds.has(keyId(c.service)) ? 'its virtual service could not be added' : undefined);
     sent += await round(ipvs, changes, secondRound, changes.length, results, skip);
   }
   let failed = 0;

@@ -31,6 +31,8 @@ export interface DiffInput {
 export interface Diff {
   changes: Change[];
   secondRound: number;
+  /** How many setSysctl changes lead the list (the reconciler adds them). */
+  sysctls?: number;
 }
 
 const keyOfListed = (s: Service): ServiceKey => (s.fwmark !== undefined ? { fwmark: s.fwmark, family: s.family } : { protocol: s.protocol!, address: s.address!, port: s.port! });

@@ -12,11 +12,12 @@ import { DrainTracker, type DrainTrackerOptions } from './drain.js';
 import type { NService } from './normalize.js';
 import { ownerTest } from './ownership.js';
 import { toDesired } from './snapshot.js';
+import { readSysctls, sysctlChanges, type SysctlClient } from './sysctls.js';
 import { StateError, checkDesired, checkDrain, type StateProblem } from './validate.js';
-import type { ApplyOptions, ApplyResult, DesiredState, DrainHandle, Ownership, Plan, PlanOptions } from './types.js';
+import type { ApplyOptions, ApplyResult, DesiredState, DrainHandle, Ownership, Plan, PlanOptions, SnapshotOptions } from './types.js';
 
-/** What the state layer needs of the client: one listing and batches. */
-export type StateClient = Pick<IpvsClient, 'listServices' | 'batch' | 'listDestinations' | 'deleteDestination' | 'deleteService'>;
+/** What the state layer needs of the client: one listing and batches (and, for states with sysctls, the handle's sysctl methods). */
+export type StateClient = Pick<IpvsClient, 'listServices' | 'batch' | 'listDestinations' | 'deleteDestination' | 'deleteService'> & SysctlClient;
 
 export class Reconciler {
   private readonly drains: DrainTracker;
@@ -28,11 +29,17 @@ export class Reconciler {
     this.drains = new DrainTracker(ipvs, opts);
   }
 
-  /** The namespace's services (those owned), in the shape apply takes. Like `ipvsadm -Sn`. */
-  async snapshot(opts: { owns?: Ownership } = {}): Promise<DesiredState> {
+  /**
+   * The namespace's services (those owned), in the shape apply takes. Like
+   * `ipvsadm -Sn`. With `sysctls`, its IPVS sysctls too (all the kernel
+   * has), so applying the snapshot also changes nothing.
+   */
+  async snapshot(opts: SnapshotOptions = {}): Promise<DesiredState> {
     const owned = checkedOwner(opts.owns, 'snapshot');
+    const sysctls = opts.sysctls ? await readSysctls(this.ipvs, 'snapshot') : undefined;
     const listed = await this.ipvs.listServices({ withDestinations: true });
-    return toDesired(listed, (n) => owned(n.key));
+    const state = toDesired(listed, (n) => owned(n.key));
+    return sysctls ? { sysctls, ...state } : state;
   }
 
   /** The ordered changes apply would make now (one listing, nothing sent). */
@@ -75,9 +82,12 @@ export class Reconciler {
     }
     if (problems.length) throw new StateError(problems, operation);
     const owned = ownerTest(opts.owns);
+    // (sysctls are the namespace's, whatever the apply owns: the state names them)
+    const sysctls = desired.sysctls === undefined ? [] : sysctlChanges(desired.sysctls, await readSysctls(this.ipvs, operation));
     const current = await this.ipvs.listServices({ withDestinations: true });
     const draining = this.drains.ids();
-    const d = diff({ current, desired: wanted, owned, options: opts, draining });
+    let d = diff({ current, desired: wanted, owned, options: opts, draining });
+    if (sysctls.length) d = { changes: [...sysctls, ...d.changes], secondRound: d.secondRound + sysctls.length, sysctls: sysctls.length };
     const restored: string[] = [];
     if (draining.size) {
       for (const w of wanted) {
@@ -97,7 +107,7 @@ function checkedOwner(owns: Ownership | undefined, operation: string): (key: Ser
 }
 
 /** The namespace's state (owned part) in the shape apply takes. */
-export function snapshot(ipvs: StateClient, opts: { owns?: Ownership } = {}): Promise<DesiredState> {
+export function snapshot(ipvs: StateClient, opts: SnapshotOptions = {}): Promise<DesiredState> {
   return new Reconciler(ipvs).snapshot(opts);
 }
 
