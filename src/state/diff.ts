@@ -11,7 +11,7 @@
  *      re-adds that keep the documented order (order.ts).
  */
 import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
-import { destDiff, destSpec, listedId, listedSettings, normalizeListed, normalizeListedDest, sameSettings, serviceDiff, serviceSpec, type NDest, type NService } from './normalize.js';
+import { destDiff, destId, destSpec, listedId, listedSettings, normalizeListed, normalizeListedDest, sameSettings, serviceDiff, serviceSpec, type NDest, type NService } from './normalize.js';
 import { orderChanges } from './order.js';
 import type { Change, DrainOptions, PlanOptions } from './types.js';
 
@@ -39,7 +39,7 @@ const keyOfListed = (s: Service): ServiceKey => (s.fwmark !== undefined ? { fwma
 
 /** The listed real server with `w`'s address and port (a scan: services have few). */
 function findListed(list: Destination[], w: NDest, index: Map<string, Destination> | undefined): Destination | undefined {
-  if (index) return index.get(w.id);
+  if (index) return index.get(destId(w));
   for (let i = 0; i < list.length; i++) {
     const x = list[i]!;
     if (x.port === w.port && x.address === w.address) return x;
@@ -88,14 +88,14 @@ export function diff({ current, desired, owned, options, draining }: DiffInput):
       kept++;
       const f = destDiff(x, w);
       if (f.length) {
-        const restoring = draining?.has(drainId(id, w.id));
+        const restoring = draining?.has(drainId(id, destId(w)));
         dests.push({ op: 'updateDestination', service: want.key, destination: destSpec(w), fields: f, before: pick(destSpec(normalizeListedDest(x)), f), ...(restoring ? { reason: 'wanted again while draining: restored' } : {}) });
       }
     }
     if (kept < listed.length) {
       // some listed servers are no longer wanted
       const wantIds = new Set<string>();
-      for (const w of want.dests) wantIds.add(w.id);
+      for (const w of want.dests) wantIds.add(destId(w));
       for (const x of listed) {
         const xid = `${x.address}|${x.port}`;
         if (wantIds.has(xid) || draining?.has(drainId(id, xid))) continue;

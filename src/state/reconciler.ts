@@ -9,7 +9,7 @@ import type { ServiceKey } from '../ipvs/types.js';
 import { execute } from './apply.js';
 import { diff, drainId, type Diff } from './diff.js';
 import { DrainTracker, type DrainTrackerOptions } from './drain.js';
-import type { NService } from './normalize.js';
+import { destId, type NService } from './normalize.js';
 import { ownerTest } from './ownership.js';
 import { toDesired } from './snapshot.js';
 import { readSysctls, sysctlChanges, type SysctlClient } from './sysctls.js';
@@ -92,7 +92,7 @@ export class Reconciler {
     if (draining.size) {
       for (const w of wanted) {
         if (draining.has(drainId(w.id))) restored.push(drainId(w.id));
-        for (const x of w.dests) if (draining.has(drainId(w.id, x.id))) restored.push(drainId(w.id, x.id));
+        for (const x of w.dests) if (draining.has(drainId(w.id, destId(x)))) restored.push(drainId(w.id, destId(x)));
       }
     }
     return { diff: d, restored };

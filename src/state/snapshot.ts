@@ -52,7 +52,7 @@ function exportDest(x: NDest): DestinationSpec {
   const out: DestinationSpec = { address: x.address, port: x.port, forwarding: x.forwarding, weight: x.weight };
   if (x.upperThreshold) out.upperThreshold = x.upperThreshold;
   if (x.lowerThreshold) out.lowerThreshold = x.lowerThreshold;
-  const t = x.tunnelSpec;
+  const t = x.tunnel;
   if (t && !(t.type === 'ipip')) out.tunnel = t.type === 'gue' ? { type: 'gue', port: t.port ?? 0, checksum: t.checksum ?? 'none' } : { type: t.type, checksum: t.checksum ?? 'none' };
   return out;
 }
