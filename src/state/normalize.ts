@@ -60,7 +60,6 @@ export interface NService extends ServiceSettings {
   id: string;
   key: ServiceKey;
   family: AddressFamily;
-  protocol?: string;
   /** Scheduler flag names as given (for the spec sent). */
   flagNames: SchedulerFlag[];
   /** The netmask as given or listed (for the spec sent). */
@@ -143,9 +142,9 @@ export function normalizeDesired(d: DesiredService, id?: string): NService {
     flagNames: d.schedulerFlags?.length ? d.schedulerFlags : NO_FLAGS,
     netmaskText: d.netmask ?? (family === 'inet' ? '255.255.255.255' : 128),
     dests,
+    // (in the literal, even when undefined: a member added later costs each service a second object)
+    drain: d.drain,
   };
-  if (!isFwmark) n.protocol = (key as { protocol: string }).protocol;
-  if (d.drain !== undefined) n.drain = d.drain;
   return n;
 }
 
@@ -206,9 +205,7 @@ export function normalizeListed(s: Service): NService {
   const list = s.destinations ?? [];
   const dests = new Array<NDest>(list.length);
   for (let i = 0; i < list.length; i++) dests[i] = normalizeListedDest(list[i]!);
-  const n: NService = { id: listedId(s), key, family: s.family, ...listedSettings(s), flagNames: s.schedulerFlags, netmaskText: s.netmask, dests };
-  if (s.protocol !== undefined) n.protocol = s.protocol;
-  return n;
+  return { id: listedId(s), key, family: s.family, ...listedSettings(s), flagNames: s.schedulerFlags, netmaskText: s.netmask, dests };
 }
 
 export function normalizeListedDest(d: Destination): NDest {
