@@ -48,9 +48,10 @@ export class Reconciler {
   }
 
   /**
-   * Makes the owned part of the table equal to `desired` (one listing, then
-   * at most two pipelined batches). Resolves with one result per change;
-   * drains go on after it returns (see `draining`).
+   * Makes the owned part of the table equal to `desired` (one listing, and
+   * a read of the sysctls it names; then those that differ are written and
+   * at most two pipelined batches sent). Resolves with one result per
+   * change; drains go on after it returns (see `draining`).
    */
   async apply(desired: DesiredState, opts: ApplyOptions = {}): Promise<ApplyResult> {
     const { diff: d, restored } = await this.prepare(desired, opts, 'apply');
