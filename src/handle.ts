@@ -8,8 +8,7 @@ import { listConnections, type IpvsConnection } from './procfs/connections.js';
 import type { NamespaceFileOptions } from './procfs/files.js';
 import { getSysctls, setSysctls, type IpvsSysctls } from './procfs/sysctls.js';
 import { Reconciler } from './state/reconciler.js';
-import { checkDesired } from './state/validate.js';
-import type { ApplyOptions, ApplyResult, DesiredState, DrainHandle, Ownership, Plan, PlanOptions } from './state/types.js';
+import type { ApplyOptions, ApplyResult, DesiredState, DrainHandle, Plan, PlanOptions, SnapshotOptions } from './state/types.js';
 
 export class Ipvs extends IpvsClient {
   /** Where this handle's namespace files are (procfs: connections, sysctls). */
@@ -53,8 +52,8 @@ export class Ipvs extends IpvsClient {
     return (this.reconciler ??= new Reconciler(this));
   }
 
-  /** The whole state (or the owned part) in the shape `apply` takes, without counters. Like `ipvsadm -Sn`. */
-  snapshot(opts: { owns?: Ownership } = {}): Promise<DesiredState> {
+  /** The whole state (or the owned part; with `sysctls`, the IPVS sysctls too) in the shape `apply` takes, without counters. Like `ipvsadm -Sn`. */
+  snapshot(opts: SnapshotOptions = {}): Promise<DesiredState> {
     return this.state.snapshot(opts);
   }
 
@@ -68,13 +67,8 @@ export class Ipvs extends IpvsClient {
    * changes, through pipelined batches; one result per change. Like
    * `ipvsadm -C` then `-R`, without the moment of emptiness.
    */
-  async apply(desired: DesiredState, opts: ApplyOptions = {}): Promise<ApplyResult> {
-    // Sysctls of the state go first (sloppy_tcp must hold before a director
-    // takes flows), once the whole state is known to be good.
-    if (desired?.sysctls !== undefined) {
-      checkDesired(desired, opts.owns);
-      await this.setSysctls(desired.sysctls);
-    }
+  apply(desired: DesiredState, opts: ApplyOptions = {}): Promise<ApplyResult> {
+    // (the state's sysctls are changes of the plan, written first: sloppy_tcp must hold before a director takes flows)
     return this.state.apply(desired, opts);
   }
 

@@ -20,7 +20,7 @@ const DEFAULT_DRAIN_SECONDS = 300;
 export const STATE_USAGE = `Usage:
   ipvs apply -f FILE [--owns CIDR,...] [--owns-fwmark A-B] [--drain[=SECONDS]] [--udp-immediate] [--order on-add|always] [--netns NS]
   ipvs diff -f FILE [same options]
-  ipvs export [--json|--yaml] [--owns CIDR,...] [--owns-fwmark A-B] [--netns NS]
+  ipvs export [--json|--yaml] [--sysctls] [--owns CIDR,...] [--owns-fwmark A-B] [--netns NS]
 FILE is YAML or JSON ('-' reads standard input). See the README, "Declarative state".
 `;
 
@@ -51,7 +51,7 @@ export async function runStateCommand(args: string[], io: Io, opts: StateCommand
   try {
     if (word === 'export') {
       ipvs = await Ipvs.open(netns === undefined ? {} : { netns });
-      const state = await ipvs.snapshot(parsed.owns ? { owns: parsed.owns } : {});
+      const state = await ipvs.snapshot({ ...(parsed.owns ? { owns: parsed.owns } : {}), ...(parsed.sysctls ? { sysctls: true } : {}) });
       io.out(parsed.json ? stateToJson(state) : stateToYaml(state));
       return 0;
     }
@@ -95,6 +95,7 @@ interface Parsed {
   order?: 'on-add' | 'always';
   netns?: string;
   json?: boolean;
+  sysctls?: boolean;
 }
 
 function parse(word: string, argv: string[]): Parsed {
@@ -116,6 +117,7 @@ function parse(word: string, argv: string[]): Parsed {
       netns: { type: 'string' },
       json: { type: 'boolean' },
       yaml: { type: 'boolean' },
+      sysctls: { type: 'boolean' },
     },
   });
   if (values.help) return { help: true };
@@ -125,7 +127,9 @@ function parse(word: string, argv: string[]): Parsed {
     if (values.json && values.yaml) throw new Usage('--json and --yaml exclude each other');
     for (const o of ['file', 'drain', 'order', 'udp-immediate'] as const) if (values[o] !== undefined) throw new Usage(`--${o} is not an export option`);
     out.json = values.json === true;
+    out.sysctls = values.sysctls === true;
   } else {
+    if (values.sysctls) throw new Usage('--sysctls is an export option (a file names its sysctls)');
     if (values.file === undefined) throw new Usage('-f FILE is required');
     if (values.json || values.yaml) throw new Usage('--json and --yaml are export options (the file may be either)');
     out.file = values.file;

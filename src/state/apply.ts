@@ -1,5 +1,6 @@
 /**
- * Carries out a plan through the client's batches, in two rounds:
+ * Carries out a plan: its sysctls first, one write each (sysctls.ts), then
+ * through the client's batches, in two rounds:
  *   1. removals, drains and service adds/updates;
  *   2. real-server changes of wanted services.
  * Each round is one pipelined batch (every change sent, none waiting for
@@ -13,10 +14,11 @@ import type { Batch } from '../batch.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import type { DrainTracker } from './drain.js';
 import type { Diff } from './diff.js';
+import { writeSysctls, type SysctlClient } from './sysctls.js';
 import type { ApplyResult, Change, ChangeResult, DrainHandle } from './types.js';
 
 /** What apply needs of the client: batches. */
-export type BatchClient = Pick<IpvsClient, 'batch'>;
+export type BatchClient = Pick<IpvsClient, 'batch'> & SysctlClient;
 
 /** The identity string of a service key from a plan (keys there are canonical). */
 export function keyId(key: ServiceKey): string {
@@ -51,43 +53,50 @@ function queue(b: Batch, c: Change): boolean {
       b.updateDestination(c.service, c.destination);
       return true;
     case 'drainService':
+    case 'setSysctl': // (written before the rounds: sysctls.ts)
       return false;
   }
 }
 
 const OK = (change: Change): ChangeResult => ({ change, ok: true });
 
-/** Sends `changes` as one batch; one result per change. */
-async function round(ipvs: BatchClient, changes: Change[], skip: (c: Change) => string | undefined): Promise<{ results: ChangeResult[]; sent: number }> {
-  const results = new Array<ChangeResult>(changes.length);
-  const sentAt: number[] = [];
+/**
+ * Sends changes [from, to) of `changes` as one batch, their results written
+ * to `results` at the same places; returns how many requests went out.
+ */
+async function round(ipvs: BatchClient, changes: Change[], from: number, to: number, results: ChangeResult[], skip: (c: Change) => string | undefined): Promise<number> {
+  let sent = 0;
   // (merge: false: every change carries all its settings, and the state was read already)
   const b = ipvs.batch({ merge: false });
-  for (let i = 0; i < changes.length; i++) {
+  for (let i = from; i < to; i++) {
     const c = changes[i]!;
     const why = skip(c);
     if (why !== undefined) results[i] = { change: c, ok: false, skipped: why };
-    else if (queue(b, c)) sentAt.push(i);
+    else if (queue(b, c)) sent++;
     else results[i] = OK(c);
   }
-  if (sentAt.length === 0) return { results, sent: 0 };
+  if (sent === 0) return 0;
   const out = await b.run();
-  for (let j = 0; j < sentAt.length; j++) {
-    const i = sentAt[j]!;
-    const r = out[j]!;
+  // (the queued changes are those without a result yet, in order)
+  let j = 0;
+  for (let i = from; i < to; i++) {
+    if (results[i] !== undefined) continue;
+    const r = out[j++]!;
     const c = changes[i]!;
     results[i] = r.ok ? OK(c) : 'error' in r ? { change: c, ok: false, error: r.error } : { change: c, ok: false, skipped: 'not sent' };
   }
-  return { results, sent: sentAt.length };
+  return sent;
 }
 
 export async function execute(ipvs: BatchClient, plan: Diff, drains: DrainTracker): Promise<ApplyResult> {
-  const first = plan.changes.slice(0, plan.secondRound);
-  const second = plan.changes.slice(plan.secondRound);
-  const r1 = await round(ipvs, first, () => undefined);
+  const { changes, secondRound, sysctls = 0 } = plan;
+  const results = new Array<ChangeResult>(changes.length);
+  let sent = sysctls ? await writeSysctls(ipvs, changes, sysctls, results) : 0;
+  sent += await round(ipvs, changes, sysctls, secondRound, results, () => undefined);
   const failedAdds = new Set<string>();
   const started: DrainHandle[] = [];
-  for (const r of r1.results) {
+  for (let i = sysctls; i < secondRound; i++) {
+    const r = results[i]!;
     const c = r.change;
     if (!r.ok && c.op === 'addService') failedAdds.add(keyId(c.service));
     if (r.ok && c.op === 'drainDestination') {
@@ -96,12 +105,11 @@ export async function execute(ipvs: BatchClient, plan: Diff, drains: DrainTracke
     }
     if (r.ok && c.op === 'drainService') started.push(drains.start(keyId(c.service), c.service, undefined, undefined, c.timeoutSeconds));
   }
-  const r2 =
-    second.length === 0
-      ? { results: [], sent: 0 }
-      : await round(ipvs, second, (c) => (failedAdds.has(keyId(c.service)) ? 'its virtual service could not be added' : undefined));
-  const changes = [...r1.results, ...r2.results];
+  if (secondRound < changes.length) {
+    const skip = failedAdds.size === 0 ? () => undefined : (c: Change) => ('service' in c && failedAdds.has(keyId(c.service)) ? 'its virtual service could not be added' : undefined);
+    sent += await round(ipvs, changes, secondRound, changes.length, results, skip);
+  }
   let failed = 0;
-  for (const r of changes) if (!r.ok) failed++;
-  return { changes, sent: r1.sent + r2.sent, failed, drains: started };
+  for (const r of results) if (!r.ok) failed++;
+  return { changes: results, sent, failed, drains: started };
 }

@@ -11,7 +11,7 @@
  *      re-adds that keep the documented order (order.ts).
  */
 import type { Destination, Service, ServiceKey } from '../ipvs/types.js';
-import { destDiff, destSpec, listedId, listedSettings, normalizeListed, normalizeListedDest, sameSettings, serviceDiff, serviceSpec, type NDest, type NService } from './normalize.js';
+import { destDiff, destId, destSpec, listedId, listedSettings, normalizeListed, normalizeListedDest, sameSettings, serviceDiff, serviceSpec, type NDest, type NService } from './normalize.js';
 import { orderChanges } from './order.js';
 import type { Change, DrainOptions, PlanOptions } from './types.js';
 
@@ -31,13 +31,15 @@ export interface DiffInput {
 export interface Diff {
   changes: Change[];
   secondRound: number;
+  /** How many setSysctl changes lead the list (the reconciler adds them). */
+  sysctls?: number;
 }
 
 const keyOfListed = (s: Service): ServiceKey => (s.fwmark !== undefined ? { fwmark: s.fwmark, family: s.family } : { protocol: s.protocol!, address: s.address!, port: s.port! });
 
 /** The listed real server with `w`'s address and port (a scan: services have few). */
 function findListed(list: Destination[], w: NDest, index: Map<string, Destination> | undefined): Destination | undefined {
-  if (index) return index.get(w.id);
+  if (index) return index.get(destId(w));
   for (let i = 0; i < list.length; i++) {
     const x = list[i]!;
     if (x.port === w.port && x.address === w.address) return x;
@@ -64,9 +66,9 @@ export function diff({ current, desired, owned, options, draining }: DiffInput):
       continue;
     }
     seen.add(id);
-    if (!sameSettings(cur, want.settings)) {
+    if (!sameSettings(cur, want)) {
       const before = listedSettings(cur);
-      const fields = serviceDiff(before, want.settings);
+      const fields = serviceDiff(before, want);
       const was = normalizeListed({ ...cur, destinations: [] });
       services.push({ op: 'updateService', service: serviceSpec(want), fields, before: pick(serviceSpec(was), fields) });
     }
@@ -86,14 +88,14 @@ export function diff({ current, desired, owned, options, draining }: DiffInput):
       kept++;
       const f = destDiff(x, w);
       if (f.length) {
-        const restoring = draining?.has(drainId(id, w.id));
+        const restoring = draining?.has(drainId(id, destId(w)));
         dests.push({ op: 'updateDestination', service: want.key, destination: destSpec(w), fields: f, before: pick(destSpec(normalizeListedDest(x)), f), ...(restoring ? { reason: 'wanted again while draining: restored' } : {}) });
       }
     }
     if (kept < listed.length) {
       // some listed servers are no longer wanted
       const wantIds = new Set<string>();
-      for (const w of want.dests) wantIds.add(w.id);
+      for (const w of want.dests) wantIds.add(destId(w));
       for (const x of listed) {
         const xid = `${x.address}|${x.port}`;
         if (wantIds.has(xid) || draining?.has(drainId(id, xid))) continue;

@@ -5,6 +5,7 @@
  */
 import { checkDestinationKey, checkServiceKey } from '../ipvs/validate.js';
 import type { DestinationSpec, ServiceKey, ServiceSpec, TunnelSettings } from '../ipvs/types.js';
+import { sysctlText } from './sysctls.js';
 import type { Change, ChangeResult } from './types.js';
 
 const svcLabel = (k: ServiceKey): string => {
@@ -64,6 +65,8 @@ export function formatChange(c: Change): string {
       return `~ server ${destLabel(c.service, c.destination)}: ${c.fields.map((f) => `${f} ${show((c.before as Record<string, unknown>)[f])} -> ${show((c.destination as unknown as Record<string, unknown>)[f])}`).join(', ')}${why}`;
     case 'deleteDestination':
       return `- server ${destLabel(c.service, c.destination)}${why}`;
+    case 'setSysctl':
+      return `~ sysctl net.ipv4.vs.${c.sysctl}: ${c.before === undefined ? '(not in this kernel)' : sysctlText(c.sysctl, c.before)} -> ${sysctlText(c.sysctl, c.value)}`;
     case 'drainDestination':
       return `> server ${destLabel(c.service, c.destination)}: weight ${c.fromWeight} -> 0, deleted when idle, at the latest after ${c.timeoutSeconds} s`;
   }

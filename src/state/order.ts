@@ -22,7 +22,7 @@
  * unless the apply asks for order 'always'. Removing servers never
  * disturbs the order of the others.
  */
-import { destSpec, type NDest, type NService } from './normalize.js';
+import { destId, destSpec, type NDest, type NService } from './normalize.js';
 import type { Change } from './types.js';
 
 const REASON = 'keeps the documented order of real servers (see README, "Deterministic order")';
@@ -33,12 +33,12 @@ const REASON = 'keeps the documented order of real servers (see README, "Determi
  */
 export function orderChanges(want: NService, listed: NDest[]): Change[] {
   const position = new Map<string, number>();
-  listed.forEach((x, i) => position.set(x.id, i));
+  listed.forEach((x, i) => position.set(destId(x), i));
   // The longest tail of the wanted order that the kernel already lists in that order.
   let keep = want.dests.length;
   let next = Infinity;
   while (keep > 0) {
-    const at = position.get(want.dests[keep - 1]!.id);
+    const at = position.get(destId(want.dests[keep - 1]!));
     if (at === undefined || at > next) break;
     next = at;
     keep--;
@@ -47,7 +47,7 @@ export function orderChanges(want: NService, listed: NDest[]): Change[] {
   const adds: Change[] = [];
   for (let i = keep - 1; i >= 0; i--) {
     const w = want.dests[i]!;
-    if (position.has(w.id)) {
+    if (position.has(destId(w))) {
       deletes.push({ op: 'deleteDestination', service: want.key, destination: { address: w.address, port: w.port }, reason: REASON });
       adds.push({ op: 'addDestination', service: want.key, destination: destSpec(w), reason: REASON });
     } else {

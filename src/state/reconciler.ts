@@ -9,14 +9,15 @@ import type { ServiceKey } from '../ipvs/types.js';
 import { execute } from './apply.js';
 import { diff, drainId, type Diff } from './diff.js';
 import { DrainTracker, type DrainTrackerOptions } from './drain.js';
-import type { NService } from './normalize.js';
+import { destId, type NService } from './normalize.js';
 import { ownerTest } from './ownership.js';
 import { toDesired } from './snapshot.js';
+import { readSysctls, sysctlChanges, type SysctlClient } from './sysctls.js';
 import { StateError, checkDesired, checkDrain, type StateProblem } from './validate.js';
-import type { ApplyOptions, ApplyResult, DesiredState, DrainHandle, Ownership, Plan, PlanOptions } from './types.js';
+import type { ApplyOptions, ApplyResult, DesiredState, DrainHandle, Ownership, Plan, PlanOptions, SnapshotOptions } from './types.js';
 
-/** What the state layer needs of the client: one listing and batches. */
-export type StateClient = Pick<IpvsClient, 'listServices' | 'batch' | 'listDestinations' | 'deleteDestination' | 'deleteService'>;
+/** What the state layer needs of the client: one listing and batches (and, for states with sysctls, the handle's sysctl methods). */
+export type StateClient = Pick<IpvsClient, 'listServices' | 'batch' | 'listDestinations' | 'deleteDestination' | 'deleteService'> & SysctlClient;
 
 export class Reconciler {
   private readonly drains: DrainTracker;
@@ -28,11 +29,17 @@ export class Reconciler {
     this.drains = new DrainTracker(ipvs, opts);
   }
 
-  /** The namespace's services (those owned), in the shape apply takes. Like `ipvsadm -Sn`. */
-  async snapshot(opts: { owns?: Ownership } = {}): Promise<DesiredState> {
+  /**
+   * The namespace's services (those owned), in the shape apply takes. Like
+   * `ipvsadm -Sn`. With `sysctls`, its IPVS sysctls too (all the kernel
+   * has), so applying the snapshot also changes nothing.
+   */
+  async snapshot(opts: SnapshotOptions = {}): Promise<DesiredState> {
     const owned = checkedOwner(opts.owns, 'snapshot');
+    const sysctls = opts.sysctls ? await readSysctls(this.ipvs, 'snapshot') : undefined;
     const listed = await this.ipvs.listServices({ withDestinations: true });
-    return toDesired(listed, (n) => owned(n.key));
+    const state = toDesired(listed, (n) => owned(n.key));
+    return sysctls ? { sysctls, ...state } : state;
   }
 
   /** The ordered changes apply would make now (one listing, nothing sent). */
@@ -41,9 +48,10 @@ export class Reconciler {
   }
 
   /**
-   * Makes the owned part of the table equal to `desired` (one listing, then
-   * at most two pipelined batches). Resolves with one result per change;
-   * drains go on after it returns (see `draining`).
+   * Makes the owned part of the table equal to `desired` (one listing, and
+   * a read of the sysctls it names; then those that differ are written and
+   * at most two pipelined batches sent). Resolves with one result per
+   * change; drains go on after it returns (see `draining`).
    */
   async apply(desired: DesiredState, opts: ApplyOptions = {}): Promise<ApplyResult> {
     const { diff: d, restored } = await this.prepare(desired, opts, 'apply');
@@ -75,14 +83,17 @@ export class Reconciler {
     }
     if (problems.length) throw new StateError(problems, operation);
     const owned = ownerTest(opts.owns);
+    // (sysctls are the namespace's, whatever the apply owns: the state names them)
+    const sysctls = desired.sysctls === undefined ? [] : sysctlChanges(desired.sysctls, await readSysctls(this.ipvs, operation));
     const current = await this.ipvs.listServices({ withDestinations: true });
     const draining = this.drains.ids();
-    const d = diff({ current, desired: wanted, owned, options: opts, draining });
+    let d = diff({ current, desired: wanted, owned, options: opts, draining });
+    if (sysctls.length) d = { changes: [...sysctls, ...d.changes], secondRound: d.secondRound + sysctls.length, sysctls: sysctls.length };
     const restored: string[] = [];
     if (draining.size) {
       for (const w of wanted) {
         if (draining.has(drainId(w.id))) restored.push(drainId(w.id));
-        for (const x of w.dests) if (draining.has(drainId(w.id, x.id))) restored.push(drainId(w.id, x.id));
+        for (const x of w.dests) if (draining.has(drainId(w.id, destId(x)))) restored.push(drainId(w.id, destId(x)));
       }
     }
     return { diff: d, restored };
@@ -97,7 +108,7 @@ function checkedOwner(owns: Ownership | undefined, operation: string): (key: Ser
 }
 
 /** The namespace's state (owned part) in the shape apply takes. */
-export function snapshot(ipvs: StateClient, opts: { owns?: Ownership } = {}): Promise<DesiredState> {
+export function snapshot(ipvs: StateClient, opts: SnapshotOptions = {}): Promise<DesiredState> {
   return new Reconciler(ipvs).snapshot(opts);
 }
 

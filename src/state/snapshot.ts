@@ -38,7 +38,7 @@ function exportService(s: Service, n: NService): DesiredService {
   }
   out.scheduler = s.scheduler;
   if (s.schedulerFlags.length) out.schedulerFlags = [...s.schedulerFlags];
-  if (n.settings.persistent) out.persistent = n.settings.persistent;
+  if (n.persistent) out.persistent = n.persistent;
   if (s.family === 'inet' ? s.netmask !== '255.255.255.255' : s.netmask !== 128) out.netmask = s.netmask;
   if (s.onePacket) out.onePacket = true;
   if (s.pe) out.pe = s.pe;
@@ -52,7 +52,7 @@ function exportDest(x: NDest): DestinationSpec {
   const out: DestinationSpec = { address: x.address, port: x.port, forwarding: x.forwarding, weight: x.weight };
   if (x.upperThreshold) out.upperThreshold = x.upperThreshold;
   if (x.lowerThreshold) out.lowerThreshold = x.lowerThreshold;
-  const t = x.tunnelSpec;
+  const t = x.tunnel;
   if (t && !(t.type === 'ipip')) out.tunnel = t.type === 'gue' ? { type: 'gue', port: t.port ?? 0, checksum: t.checksum ?? 'none' } : { type: t.type, checksum: t.checksum ?? 'none' };
   return out;
 }

@@ -3,7 +3,7 @@
  * the changes a plan holds, and what an apply did.
  */
 import type { IpvsError } from '../errors.js';
-import type { IpvsSysctls } from '../procfs/sysctls.js';
+import type { IpvsSysctls, SysctlName } from '../procfs/sysctls.js';
 import type { DestinationKey, DestinationSpec, ServiceKey, ServiceOptions, ServiceSpec } from '../ipvs/types.js';
 
 /** Graceful removal of real servers: weight 0 first, delete once idle or at the deadline. */
@@ -71,6 +71,13 @@ export interface PlanOptions {
 
 export type ApplyOptions = PlanOptions;
 
+export interface SnapshotOptions {
+  /** Only the services owned; default all. */
+  owns?: Ownership;
+  /** Include the namespace's IPVS sysctls (`sysctls:`), all the kernel has. Default false. */
+  sysctls?: boolean;
+}
+
 /** One step of a plan; each sends at most one request. */
 export type Change =
   | { op: 'addService'; service: ServiceSpec }
@@ -83,7 +90,9 @@ export type Change =
   /** Weight 0 now (no request when it is 0 already), deleted once idle or at the deadline. */
   | { op: 'drainDestination'; service: ServiceKey; destination: DestinationSpec; fromWeight: number; timeoutSeconds: number }
   /** Every real server to weight 0 (drainDestination steps), the service deleted once all are idle. */
-  | { op: 'drainService'; service: ServiceKey; timeoutSeconds: number };
+  | { op: 'drainService'; service: ServiceKey; timeoutSeconds: number }
+  /** An IPVS sysctl of the namespace (net.ipv4.vs.NAME) written; `before` absent when the kernel lacks it. Written first. */
+  | { op: 'setSysctl'; sysctl: SysctlName; value: IpvsSysctls[SysctlName]; before?: IpvsSysctls[SysctlName] };
 
 /** The ordered changes that turn the kernel's state into the desired one. */
 export interface Plan {
@@ -128,7 +137,7 @@ export interface DrainHandle {
 export interface ApplyResult {
   /** One result per change, in plan order. */
   changes: ChangeResult[];
-  /** Requests sent. */
+  /** Requests sent (netlink messages, and sysctl writes). */
   sent: number;
   /** Changes that failed or were skipped. */
   failed: number;

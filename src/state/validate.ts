@@ -9,7 +9,7 @@ import { IpvsError, Errno } from '../errors.js';
 import { ipv4, NOT_IPV4 } from '../ipvs/address.js';
 import { MAX_PERSISTENT_TIMEOUT, checkDestination, checkDestinationKey, checkService, checkServiceKey, type ServiceKeyWire } from '../ipvs/validate.js';
 import type { DestinationSpec } from '../ipvs/types.js';
-import { normalizeDesired, type NService } from './normalize.js';
+import { canonicalAddress, normalizeDesired, type NService } from './normalize.js';
 import { ownerTest } from './ownership.js';
 import type { DesiredService, DesiredState, Ownership } from './types.js';
 
@@ -139,7 +139,7 @@ function checkOne(s: unknown, path: string, i: number, seen: Map<string, number>
     problems.push({ path, message: 'a service is an object with protocol, address and port, or fwmark' });
     return undefined;
   }
-  unknownKeys(s, SERVICE_KEYS, path, problems);
+  if (hasUnknown(s, SERVICE_KEYS)) unknownKeys(s, SERVICE_KEYS, path, problems);
   if (s.fwmark !== undefined && (s.protocol !== undefined || s.address !== undefined || s.port !== undefined)) {
     problems.push({ path, message: 'a service has either fwmark (and family) or protocol, address and port, not both' });
     return undefined;
@@ -150,11 +150,11 @@ function checkOne(s: unknown, path: string, i: number, seen: Map<string, number>
   // Plain IPv4 services and servers (nearly all of a large table) are checked
   // here without allocating; anything else goes through the client's checks.
   const plain = plainService(s);
-  let wire: ServiceKeyWire;
+  let wire: ServiceKeyWire | undefined;
+  // (the identity normalize.ts gives it, kept for the normalized form)
   let id: string;
   if (plain) {
-    id = `${PROTOCOL_LABELS[s.protocol as string]} ${s.address as string}:${s.port as number}`;
-    wire = undefined as unknown as ServiceKeyWire;
+    id = `${s.protocol as string}|${s.address as string}|${s.port as number}`;
   } else {
     try {
       wire = checkService('service', s as unknown as DesiredService);
@@ -162,28 +162,74 @@ function checkOne(s: unknown, path: string, i: number, seen: Map<string, number>
       problems.push(refusal(e, path));
       return undefined;
     }
-    id = wire.fwmark !== undefined ? `FWM ${wire.fwmark} ${wire.family}` : wire.label;
+    id = wire.fwmark !== undefined ? `fwm|${wire.fwmark}|${wire.family}` : `${s.protocol as string}|${canonicalAddress(s.address as string)!.text}|${s.port as number}`;
   }
   const prev = seen.get(id);
   if (prev !== undefined) {
-    const label = plain ? id : `${wire.label}${wire.fwmark !== undefined ? ` (${wire.family})` : ''}`;
+    const label = wire ? `${wire.label}${wire.fwmark !== undefined ? ` (${wire.family})` : ''}` : `${PROTOCOL_LABELS[s.protocol as string]} ${s.address as string}:${s.port as number}`;
     problems.push({ path, message: `virtual service ${label} is listed twice (also services[${prev}])` });
     return undefined;
   }
   seen.set(id, i);
-  checkDrain(s.drain, `${path}.drain`, problems);
+  if (s.drain !== undefined) checkDrain(s.drain, `${path}.drain`, problems);
   const dests = s.destinations;
   if (dests !== undefined && !Array.isArray(dests)) problems.push({ path: `${path}.destinations`, message: 'must be a list of real servers' });
   if (Array.isArray(dests) && dests.length) {
-    const seenDest = new Map<string, number>();
-    const svcWire = () => (wire ??= checkService('service', s as unknown as DesiredService));
-    for (let j = 0; j < dests.length; j++) checkDest(dests[j], `${path}.destinations[${j}]`, path, j, plain, s.port as number, svcWire, seenDest, problems);
+    // (labels of the servers seen so far, only when the list has one the scan cannot compare)
+    let labels: Map<string, number> | undefined;
+    for (let j = 0; j < dests.length; j++) {
+      const d = dests[j];
+      if (plain && isObject(d) && plainDest(d) && labels === undefined) {
+        if (hasUnknown(d, DEST_KEYS)) unknownKeys(d, DEST_KEYS, destPath(path, j), problems);
+        const k = plainTwin(dests, j, s.port as number);
+        if (k >= 0) problems.push({ path: destPath(path, j), message: `real server ${d.address as string}:${(d.port as number | undefined) ?? (s.port as number)} is listed twice (also ${destPath(path, k)})` });
+        continue;
+      }
+      if (labels === undefined) labels = plainLabels(dests, j, s.port as number);
+      try {
+        wire ??= checkService('service', s as unknown as DesiredService);
+      } catch (e) {
+        problems.push(refusal(e, destPath(path, j)));
+        continue;
+      }
+      checkDest(d, destPath(path, j), path, j, plain, s.port as number, wire, labels, problems);
+    }
   }
   if (problems.length > before) return undefined;
-  return normalizeDesired(s as unknown as DesiredService);
+  return normalizeDesired(s as unknown as DesiredService, id);
 }
 
-function checkDest(d: unknown, dpath: string, path: string, j: number, plainSvc: boolean, svcPort: number, svcWire: () => ServiceKeyWire, seen: Map<string, number>, problems: StateProblem[]): void {
+const destPath = (path: string, j: number): string => `${path}.destinations[${j}]`;
+
+/** Whether `o` has a member `known` lacks (the message is built only then). */
+function hasUnknown(o: Record<string, unknown>, known: Set<string>): boolean {
+  for (const k in o) if (!known.has(k) && Object.hasOwn(o, k)) return true;
+  return false;
+}
+
+/** The first plain server before `j` with the same address and port as plain server `j`, else -1. */
+function plainTwin(dests: unknown[], j: number, svcPort: number): number {
+  const d = dests[j] as { address: string; port?: number };
+  const port = d.port ?? svcPort;
+  for (let k = 0; k < j; k++) {
+    const o = dests[k] as { address?: unknown; port?: unknown };
+    if (o.address === d.address && ((o.port as number | undefined) ?? svcPort) === port) return k;
+  }
+  return -1;
+}
+
+/** The labels of servers 0..j-1, all plain (a list that has only plain ones before `j`). */
+function plainLabels(dests: unknown[], j: number, svcPort: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (let k = 0; k < j; k++) {
+    const o = dests[k] as { address: string; port?: number };
+    const label = `${o.address}:${o.port ?? svcPort}`;
+    if (!out.has(label)) out.set(label, k);
+  }
+  return out;
+}
+
+function checkDest(d: unknown, dpath: string, path: string, j: number, plainSvc: boolean, svcPort: number, wire: ServiceKeyWire, seen: Map<string, number>, problems: StateProblem[]): void {
   if (!isObject(d)) {
     problems.push({ path: dpath, message: 'a real server is an object with address (and port, forwarding, weight...)' });
     return;
@@ -194,9 +240,7 @@ function checkDest(d: unknown, dpath: string, path: string, j: number, plainSvc:
   if (plainSvc && plainDest(d)) {
     label = `${d.address as string}:${(d.port as number | undefined) ?? svcPort}`;
   } else {
-    let wire: ServiceKeyWire;
     try {
-      wire = svcWire();
       label = checkDestinationKey('destination', wire, d as unknown as DestinationSpec).label;
     } catch (e) {
       problems.push(refusal(e, dpath));

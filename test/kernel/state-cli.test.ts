@@ -113,6 +113,37 @@ services:
     expect(await ipvs(['diff', '-f', p])).toEqual({ status: 0, out: '', err: '' });
   });
 
+  it("a state's sysctls: diff shows the one that differs, apply sets it, the second diff is empty; export --sysctls | apply -f - is a no-op", async () => {
+    const sloppy = () => t.ns.exec('cat', ['/proc/sys/net/ipv4/vs/sloppy_tcp']).trim();
+    await t.ipvs.setSysctls({ sloppy_tcp: false });
+    try {
+      const reuse = (await t.ipvs.getSysctls()).conn_reuse_mode;
+      // (conn_reuse_mode as the kernel has it: named, equal, so no change)
+      const p = file('sysctls.yaml', `sysctls:\n  sloppy_tcp: true\n  conn_reuse_mode: ${reuse}\nservices:\n  - { protocol: tcp, address: 10.0.0.1, port: 80 }\n`);
+      const d = await ipvs(['diff', '-f', p]);
+      expect(d).toEqual({ status: 1, out: '~ sysctl net.ipv4.vs.sloppy_tcp: 0 -> 1\n+ service TCP 10.0.0.1:80: scheduler wlc\n', err: '' });
+      expect(sloppy()).toBe('0');
+      const a = await ipvs(['apply', '-f', p]);
+      expect(a).toEqual({ status: 0, out: d.out, err: '' });
+      expect(sloppy()).toBe('1');
+      expect(await ipvs(['diff', '-f', p])).toEqual({ status: 0, out: '', err: '' });
+      // the export names every sysctl the kernel has only when asked
+      expect(parseYaml((await ipvs(['export'])).out)).not.toHaveProperty('sysctls');
+      const e = await ipvs(['export', '--sysctls']);
+      const exported = parseYaml(e.out);
+      expect(exported.sysctls).toMatchObject({ sloppy_tcp: true, conn_reuse_mode: reuse });
+      expect(Object.keys(exported.sysctls).length).toBeGreaterThan(10);
+      expect(await ipvs(['apply', '-f', '-'], e.out)).toEqual({ status: 0, out: '', err: '' });
+      expect(await ipvs(['diff', '-f', '-'], e.out)).toEqual({ status: 0, out: '', err: '' });
+      // a change to one of them in the exported file is that one change
+      const changed = e.out.replace('sloppy_tcp: true', 'sloppy_tcp: false');
+      expect(await ipvs(['apply', '-f', '-'], changed)).toEqual({ status: 0, out: '~ sysctl net.ipv4.vs.sloppy_tcp: 1 -> 0\n', err: '' });
+      expect(sloppy()).toBe('0');
+    } finally {
+      await t.ipvs.setSysctls({ sloppy_tcp: false });
+    }
+  });
+
   it('the README example applies cleanly, and its export passes the JSON Schema', async () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const example = /<!-- state-example -->\n```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
@@ -123,6 +154,8 @@ services:
     const schema = JSON.parse(readFileSync(new URL('../../schema/ipvs-state.schema.json', import.meta.url), 'utf8')) as object;
     const validate = new Ajv({ strict: false }).compile(schema);
     expect(validate(JSON.parse((await ipvs(['export', '--json'])).out)), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(JSON.parse((await ipvs(['export', '--json', '--sysctls'])).out)), JSON.stringify(validate.errors)).toBe(true);
+    await t.ipvs.setSysctls({ sloppy_tcp: false }); // (the example sets it)
   });
 
   it('--owns and --owns-fwmark limit what apply touches; --drain drains', async () => {

@@ -13,6 +13,10 @@ import { toDesired } from '../../src/state/snapshot.js';
 import { StateError, checkDesired } from '../../src/state/validate.js';
 import type { Destination, Service } from '../../src/ipvs/types.js';
 import type { Change, DesiredState, PlanOptions } from '../../src/state/types.js';
+import { IpvsError } from '../../src/errors.js';
+import type { IpvsSysctls } from '../../src/procfs/sysctls.js';
+import { apply, plan as planOf, snapshot } from '../../src/state/reconciler.js';
+import { formatFailure, formatPlan } from '../../src/state/format.js';
 
 const ZERO = { connections: 0n, packetsIn: 0n, packetsOut: 0n, bytesIn: 0n, bytesOut: 0n, cps: 0n, packetsInPerSecond: 0n, packetsOutPerSecond: 0n, bytesInPerSecond: 0n, bytesOutPerSecond: 0n };
 /** A listed real server as the kernel reports one. */
@@ -87,6 +91,45 @@ describe('plan', () => {
   });
 });
 
+describe('validation', () => {
+  const problems = (desired: unknown): string[] => {
+    try {
+      checkDesired(desired);
+      return [];
+    } catch (e) {
+      return (e as StateError).problems.map((p) => `${p.path}: ${p.message}`);
+    }
+  };
+
+  it('names every real server listed twice, plain ones and others alike', () => {
+    const svc0 = { protocol: 'tcp', address: '10.0.0.1', port: 80 };
+    // plain servers only (compared without labels), then a list where a tunnel server comes between
+    expect(problems({ services: [{ ...svc0, destinations: [{ address: '10.1.0.2' }, { address: '10.1.0.3' }, { address: '10.1.0.2', port: 80, weight: 3 }] }] })).toEqual([
+      'services[0].destinations[2]: real server 10.1.0.2:80 is listed twice (also services[0].destinations[0])',
+    ]);
+    expect(problems({ services: [{ ...svc0, destinations: [{ address: '10.1.0.2' }, { address: '2001:db8::1', forwarding: 'tunnel' }, { address: '10.1.0.2', forwarding: 'tunnel' }, { address: '2001:DB8::1', forwarding: 'tunnel' }, { address: '10.1.0.2', port: 81 }] }] })).toEqual([
+      'services[0].destinations[2]: real server 10.1.0.2:80 is listed twice (also services[0].destinations[0])',
+      'services[0].destinations[3]: real server [2001:db8::1]:80 is listed twice (also services[0].destinations[1])',
+    ]);
+    expect(problems({ services: [{ ...svc0, destinations: [{ address: '10.1.0.2', colour: 'red' }, 7] }] })).toEqual([
+      expect.stringMatching(/^services\[0\]\.destinations\[0\]\.colour: unknown setting/),
+      expect.stringMatching(/^services\[0\]\.destinations\[1\]: a real server is an object/),
+    ]);
+  });
+
+  it('names a service listed twice whichever way each is spelled', () => {
+    expect(problems({ services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80 }, { protocol: 'tcp', address: '10.0.0.1', port: 80, persistent: 60, netmask: '255.255.255.0' }] })).toEqual([
+      'services[1]: virtual service TCP 10.0.0.1:80 is listed twice (also services[0])',
+    ]);
+    expect(problems({ services: [{ protocol: 'tcp', address: '2001:db8::1', port: 80 }, { protocol: 'tcp', address: '2001:DB8:0::1', port: 80 }, { protocol: 'udp', address: '2001:db8::1', port: 80 }] })).toEqual([
+      'services[1]: virtual service TCP [2001:db8::1]:80 is listed twice (also services[0])',
+    ]);
+    expect(problems({ services: [{ fwmark: 1 }, { fwmark: 1, family: 'inet6' }, { fwmark: 1, scheduler: 'rr' }] })).toEqual([
+      'services[2]: virtual service FWM 1 (inet) is listed twice (also services[0])',
+    ]);
+  });
+});
+
 describe('state files', () => {
   it('names file, line and path of every problem, in file order', () => {
     const text = 'services:\n  - protocol: tcp\n    address: 10.0.0.1\n    port: 80\n    weight: 3\n    destinations:\n      - address: 10.1.0.300\n  - { fwmark: 0 }\n';
@@ -135,5 +178,70 @@ describe('JSON Schema', () => {
     expect(validate({ services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, shceduler: 'rr' }] })).toBe(false);
     expect(validate({ services: [{ fwmark: 1, protocol: 'tcp', address: '10.0.0.1', port: 80 }] })).toBe(false);
     expect(validate({ services: [{ protocol: 'tcp', address: '10.0.0.1', port: 80, destinations: [{ address: '10.1.0.2', weight: -1 }] }] })).toBe(false);
+  });
+});
+
+describe('sysctls in a state', () => {
+  const plan = planOf;
+  /** A stand-in handle: no services, sysctls in a record, every write logged. */
+  function fakeHandle(values: Partial<IpvsSysctls>, refuse?: string) {
+    const writes: string[] = [];
+    const client = {
+      writes,
+      listServices: async () => [] as Service[],
+      batch: () => ({}) as never,
+      listDestinations: async () => [],
+      deleteDestination: async () => {},
+      deleteService: async () => {},
+      getSysctls: async () => ({ ...values }),
+      setSysctls: async (v: Partial<IpvsSysctls>) => {
+        for (const [k, x] of Object.entries(v)) {
+          if (k === refuse) throw new IpvsError(`setSysctls: ${k}: the kernel refused it (EINVAL)`, { kind: 'kernel', errno: 22, operation: 'setSysctls', field: k });
+          writes.push(`${k}=${JSON.stringify(x)}`);
+          (values as Record<string, unknown>)[k] = x;
+        }
+      },
+    };
+    return client;
+  }
+  const kernel = (): Partial<IpvsSysctls> => ({ sloppy_tcp: false, conn_reuse_mode: 1, sync_threshold: { threshold: 3, period: 50 }, expire_nodest_conn: true });
+
+  it('plans one change per sysctl whose kernel value differs (1 is true), none when equal', async () => {
+    const h = fakeHandle(kernel());
+    const p = await plan(h, { services: [], sysctls: { sloppy_tcp: true, conn_reuse_mode: 1, sync_threshold: { threshold: 3, period: 100 }, expire_nodest_conn: 1 as unknown as boolean } });
+    expect(p.changes).toEqual([
+      { op: 'setSysctl', sysctl: 'sloppy_tcp', value: true, before: false },
+      { op: 'setSysctl', sysctl: 'sync_threshold', value: { threshold: 3, period: 100 }, before: { threshold: 3, period: 50 } },
+    ]);
+    expect(formatPlan(p.changes)).toBe('~ sysctl net.ipv4.vs.sloppy_tcp: 0 -> 1\n~ sysctl net.ipv4.vs.sync_threshold: 3 50 -> 3 100\n');
+    expect((await plan(h, { services: [], sysctls: { sloppy_tcp: false, expire_nodest_conn: 1 as unknown as boolean } })).changes).toEqual([]);
+    // a setting this kernel lacks is a change (its write fails with the kernel's word)
+    expect(formatPlan((await plan(h, { services: [], sysctls: { pmtu_disc: true } })).changes)).toBe('~ sysctl net.ipv4.vs.pmtu_disc: (not in this kernel) -> 1\n');
+    expect(h.writes).toEqual([]);
+  });
+
+  it('apply writes them and reports each; the second apply writes nothing; a refused write is its own failure', async () => {
+    const h = fakeHandle(kernel());
+    const want: DesiredState = { services: [], sysctls: { sloppy_tcp: true, conn_reuse_mode: 0 } };
+    const r = await apply(h, want);
+    expect(r).toMatchObject({ sent: 2, failed: 0, changes: [{ ok: true, change: { sysctl: 'sloppy_tcp' } }, { ok: true, change: { sysctl: 'conn_reuse_mode' } }] });
+    expect(h.writes).toEqual(['sloppy_tcp=true', 'conn_reuse_mode=0']);
+    expect(await apply(h, want)).toMatchObject({ sent: 0, failed: 0, changes: [] });
+    const bad = fakeHandle(kernel(), 'sloppy_tcp');
+    const f = await apply(bad, { services: [], sysctls: { sloppy_tcp: true, conn_reuse_mode: 2 } });
+    expect(f).toMatchObject({ sent: 1, failed: 1 });
+    expect(formatFailure(f.changes[0]!)).toBe('failed: ~ sysctl net.ipv4.vs.sloppy_tcp: 0 -> 1: setSysctls: sloppy_tcp: the kernel refused it (EINVAL)');
+    expect(bad.writes).toEqual(['conn_reuse_mode=2']);
+  });
+
+  it('a snapshot with sysctls names them all, and planning it changes nothing; a client without sysctl methods refuses a state with some', async () => {
+    const h = fakeHandle(kernel());
+    const s = await snapshot(h, { sysctls: true });
+    expect(s).toEqual({ sysctls: kernel(), services: [] });
+    expect(await snapshot(h)).toEqual({ services: [] });
+    expect((await plan(h, s)).changes).toEqual([]);
+    const { getSysctls: _g, setSysctls: _s, ...bare } = h;
+    await expect(plan(bare, s)).rejects.toMatchObject({ field: 'sysctls', message: expect.stringMatching(/Ipvs handle/) });
+    expect((await plan(bare, { services: [] })).changes).toEqual([]);
   });
 });
