@@ -8,6 +8,7 @@
  */
 import { checkTarget, runCheck } from './checks/index.js';
 import { computeDesired, liveWeight, type DesiredOutcome, type ServerHealth } from './desired.js';
+import { DurationHistogram } from './durations.js';
 import { dynamicWeight, initialCheckState, nextDelay, serverUp, stepCheck, type CheckState } from './health.js';
 import type { AgentEvent } from './log.js';
 import { ownsPredicate } from './owns.js';
@@ -35,6 +36,8 @@ interface Entry {
   checks: CheckState[];
   /** The check specs the states belong to (a job whose spec was replaced drops its result). */
   specs: CheckSpec[];
+  /** How long its checks took (fixed buckets: bounded memory). */
+  durations: DurationHistogram;
 }
 
 const specKey = (c: CheckSpec) => JSON.stringify(c);
@@ -123,6 +126,7 @@ export class Agent {
             configuredWeight: d.spec.weight ?? 1,
             effectiveWeight: o ? o.effectiveWeight : null,
             onFailure: d.onFailure,
+            checkDurations: (e?.durations ?? new DurationHistogram()).status(),
             checks: (e?.specs ?? []).map((c, i) => {
               const st = e!.checks[i]!;
               const t = checkTarget(c, d.spec.address, port);
@@ -167,7 +171,7 @@ export class Agent {
           const prior = old?.checks[i];
           return prior ? { ...initialCheckState(c, now), up: prior.up } : initialCheckState(c, now);
         });
-        const entry: Entry = { service, dest, checks, specs: dest.checks };
+        const entry: Entry = { service, dest, checks, specs: dest.checks, durations: old?.durations ?? new DurationHistogram() };
         this.entries.set(dest.id, entry);
         const keep = new Set<string>();
         dest.checks.forEach((c, i) => {
@@ -200,8 +204,10 @@ export class Agent {
     if (!e || e.specs[i] !== spec || this.stopped) return spec.interval * 1000; // replaced meanwhile
     const wasUp = serverUp(e.checks);
     const wasWeight = dynamicWeight(e.checks);
-    const { state, changed } = stepCheck(e.checks[i]!, result, spec, Date.now(), performance.now() - t0);
+    const ms = performance.now() - t0;
+    const { state, changed } = stepCheck(e.checks[i]!, result, spec, Date.now(), ms);
     e.checks[i] = state;
+    e.durations.observe(ms / 1000);
     if (changed) this.log({ event: state.up ? 'check-up' : 'check-down', server: id, check: `${spec.type} ${target.address}:${target.port}`, detail: result.detail });
     const isUp = serverUp(e.checks);
     if (isUp !== wasUp) {
@@ -245,6 +251,7 @@ export class Agent {
     const reload = reason.split(',').includes('reload');
     const dflt = { timeoutSeconds: this.config.settings.drainSeconds };
     const desired = { services: outcome.desired.services.map((d, i) => ({ ...d, drain: reload ? (this.config.services[i]!.drain ?? dflt) : false })) };
+    const t0 = performance.now();
     let r: ApplyResult;
     try {
       r = await this.reconciler.apply(desired, { owns: this.ownership(), drain: reload ? dflt : false });
@@ -253,7 +260,7 @@ export class Agent {
       return;
     }
     const { changes, errors } = texts(r);
-    this.lastApply = { at: new Date().toISOString(), reason, changes, errors };
+    this.lastApply = { at: new Date().toISOString(), ms: Math.round((performance.now() - t0) * 10) / 10, reason, changes, errors };
     if (changes.length || errors.length) {
       this.log({ event: reason === 'resync' ? 'repair' : 'apply', reason, changes, ...(errors.length ? { errors } : {}) });
     }
