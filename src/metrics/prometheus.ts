@@ -104,9 +104,9 @@ export function writeMetrics(w: ByteWriter, services: readonly Service[], health
 
 /**
  * The same text in chunks of about `chunkBytes` (each a buffer of its own,
- * never reused), made one at a time as the consumer asks: a server sends a
- * scrape of any size with bounded memory, and yields to its event loop
- * between chunks instead of stalling it for the whole rendering.
+ * never reused, ending at a line's end), made one at a time as the consumer
+ * asks: a server sends a scrape of any size with bounded memory, and while
+ * the socket is full other work runs instead of waiting for the whole text.
  */
 export function* metricChunks(services: readonly Service[], health?: HealthSnapshot, opts: RenderOptions = {}, chunkBytes = 1 << 16): Generator<Buffer, void, undefined> {
   // Room for the longest line past the mark, so a chunk's buffer never grows.
