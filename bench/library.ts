@@ -18,7 +18,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Ipvs } from '../src/index.js';
 import { compareSaved, makeWorkload, type Workload } from './workload.js';
 import { createNetns, inNetns, settle } from './env.js';
-import { scrapeReps, type ScrapeWay } from './scrape.js';
+import { SCRAPE_WAYS, scrapeReps, type ScrapeWay } from './scrape.js';
 
 export type LibraryWay = 'seq' | 'conc' | 'batch' | 'list' | 'control' | 'promises' | ScrapeWay;
 
@@ -182,8 +182,8 @@ export async function childMain(args: Map<string, string>): Promise<void> {
         report.reps.push(rep);
         watched(rep);
       }
-    } else if (way === 'render' || way === 'scrape') {
-      report.reps = (await scrapeReps(way, n, reps, args.get('netns')!)).map((us) => ({ us }));
+    } else if ((SCRAPE_WAYS as readonly string[]).includes(way)) {
+      report.reps = (await scrapeReps(way as ScrapeWay, n, reps, args.get('netns')!)).map((us) => ({ us }));
     } else if (way === 'list') {
       const ipvs = await Ipvs.open({ netns: args.get('netns')! });
       if (!strace) for (let r = 0; r < 2; r++) await ipvs.listServices({ withDestinations: true }); // warm-up

@@ -51,9 +51,12 @@ const FLOOR_ADD = 'C, raw generic netlink (the floor)';
 const FLOOR_LIST = 'C, raw generic netlink (the floor), listing';
 // What the concurrent way's promises cost by themselves (no library, no I/O).
 const PROMISES = '3N promises and Promise.all alone (no I/O)';
-// The exporter (bench/scrape.ts): a listing plus its Prometheus text, and a whole HTTP scrape.
-const RENDER = 'listing + Prometheus text (renderMetrics)';
-const SCRAPE = 'ipvs exporter: GET /metrics over loopback';
+// The exporter (bench/scrape.ts): a listing plus its Prometheus text, and whole HTTP scrapes read by curl.
+const RENDER = 'listing + Prometheus text (metricChunks)';
+const SCRAPE = 'ipvs exporter: GET /metrics over loopback (curl)';
+const SCRAPE_GZIP = 'ipvs exporter: GET /metrics, gzip (as Prometheus asks)';
+const SCRAPE_NORATES = 'ipvs exporter: GET /metrics, no per-real-server rates';
+const SCRAPE_NORATES_GZIP = 'ipvs exporter: GET /metrics, gzip, no per-real-server rates';
 const sizes = (args.get('n') ?? '1000,10000').split(',').map(Number);
 const reps = Number(args.get('reps') ?? 5);
 const eachReps = Number(args.get('each-reps') ?? 1);
@@ -131,7 +134,7 @@ function missingRow(group: Row['group'], way: string, n: number, why: string): R
 
 /** Runs a library way in a child process. */
 function libraryRow(group: Row['group'], way: LibraryWay, n: number, r: number, netns?: string): Row {
-  const label = { seq: 'library, sequential await', conc: 'library, concurrent calls', batch: 'library, batch()', list: 'library, listServices({ withDestinations: true })', control: 'control', promises: PROMISES, render: RENDER, scrape: SCRAPE }[way];
+  const label = { seq: 'library, sequential await', conc: 'library, concurrent calls', batch: 'library, batch()', list: 'library, listServices({ withDestinations: true })', control: 'control', promises: PROMISES, render: RENDER, scrape: SCRAPE, 'scrape-gzip': SCRAPE_GZIP, 'scrape-norates': SCRAPE_NORATES, 'scrape-norates-gzip': SCRAPE_NORATES_GZIP }[way];
   const childArgs = [self, '--child', way, '--n', String(n), '--reps', String(r), ...(netns ? ['--netns', netns] : [])];
   const out = spawnSync(process.execPath, childArgs, { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
   const line = out.stdout.trim().split('\n').pop() ?? '';
@@ -282,7 +285,7 @@ async function listingRows(w: Workload): Promise<Row[]> {
     out.push(ipvsadm.row);
     out.push(libraryRow('list', 'list', w.n, reps, ns.name));
     out.push(libraryRow('list', 'render', w.n, reps, ns.name));
-    out.push(libraryRow('list', 'scrape', w.n, reps, ns.name));
+    for (const way of ['scrape', 'scrape-gzip', 'scrape-norates', 'scrape-norates-gzip'] as const) out.push(libraryRow('list', way, w.n, reps, ns.name));
     if (!existsSync(floor)) out.push(missingRow('list', FLOOR_LIST, w.n, `${floor} is not built`));
     else {
       const perUnit: number[] = [];
@@ -429,7 +432,8 @@ function render(all: Row[]): string {
     ['batch() vs sequential await', med(find('add', n, 'library, sequential')) / batch, (x) => x >= 20, '≥ 20× faster'],
     ['concurrent calls vs batch()', med(find('add', n, 'library, concurrent')) / batch, (x) => x <= 2, '≤ 2× slower'],
     ['listServices vs ipvsadm -Ln', med(find('list', n, 'ipvsadm -Ln')) / med(find('list', n, 'library')), (x) => x >= 5, '≥ 5× faster'],
-    ['exporter scrape (GET /metrics) vs one listing', med(find('list', n, SCRAPE)) / med(find('list', n, 'library')), (x) => x < 1.5, '< 1.5× one listing'],
+    ['exporter scrape (GET /metrics, plain) vs one listing', med(find('list', n, SCRAPE)) / med(find('list', n, 'library')), (x) => x < 1.5, '< 1.5× one listing'],
+    ['exporter scrape (GET /metrics, gzip as Prometheus asks) vs one listing', med(find('list', n, SCRAPE_GZIP)) / med(find('list', n, 'library')), (x) => x < 1.5, '< 1.5× one listing'],
   ];
   // How much room the kernel leaves: nothing that talks to it can beat the floor.
   const floorAdd = med(find('add', n, FLOOR_ADD));

@@ -1,15 +1,27 @@
 /**
  * The exporter's cost per scrape, next to the listing it is built on:
- *   render: listServices + the Prometheus rendering (what a scrape computes)
- *   scrape: a GET /metrics from StatusServer over loopback, body read whole
- *           (the same, plus HTTP and moving the text)
- * Each repetition checks the text holds one connections counter per real server.
+ *   render:  listServices + the Prometheus text as the server makes it
+ *            (metricChunks, 64 KiB at a time), chunks dropped as they come
+ *   scrape*: a GET /metrics from StatusServer over loopback, read by curl
+ *            (`-o /dev/null`) in a process of its own, as a Prometheus server
+ *            would; timed by curl's own clock (connect to last byte, no process
+ *            start-up). `-gzip`: the request accepts gzip, as Prometheus's
+ *            does (curl keeps the bytes compressed); `-norates`: the server
+ *            leaves out the per-real-server rate gauges.
+ * An earlier version fetched with undici in the benchmark's own process, which
+ * then spent as long reading and keeping 60 MB as the server did making it.
+ * Each way's text is checked once, untimed: one connections counter per real
+ * server, rate gauges per real server only when asked for.
  */
+import { execFile } from 'node:child_process';
+import { get } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { Ipvs } from '../src/index.js';
-import { ByteWriter, StatusServer, estimateBytes, writeMetrics } from '../src/metrics/index.js';
+import { StatusServer, metricChunks } from '../src/metrics/index.js';
 import { settle } from './env.js';
 
-export type ScrapeWay = 'render' | 'scrape';
+export const SCRAPE_WAYS = ['render', 'scrape', 'scrape-gzip', 'scrape-norates', 'scrape-norates-gzip'] as const;
+export type ScrapeWay = (typeof SCRAPE_WAYS)[number];
 
 /** Occurrences of `needle` in `hay`. */
 function count(hay: Buffer, needle: string): number {
@@ -18,30 +30,69 @@ function count(hay: Buffer, needle: string): number {
   return n;
 }
 
+/** One GET by curl: status, bytes received, seconds from start to the last byte. */
+function curl(url: string, gzip: boolean): Promise<{ code: number; bytes: number; seconds: number }> {
+  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download} %{time_total}', ...(gzip ? ['-H', 'Accept-Encoding: gzip'] : []), url];
+  return new Promise((resolve, reject) => {
+    execFile('curl', args, { timeout: 600_000 }, (err, stdout) => {
+      if (err) return reject(new Error(`curl ${url}: ${err.message}`));
+      const [code, bytes, seconds] = stdout.trim().split(' ').map(Number);
+      resolve({ code: code!, bytes: bytes!, seconds: seconds! });
+    });
+  });
+}
+
+/** A GET whose body is left as sent (node:http decodes nothing). */
+function getRaw(url: string, gzip: boolean): Promise<{ encoding: string | undefined; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers: gzip ? { 'accept-encoding': 'gzip' } : {} }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+/** Checks one text of `way` (untimed). */
+function check(way: ScrapeWay, text: Buffer, n: number): void {
+  const series = count(text, 'node_ipvs_backend_connections_total{');
+  if (series !== 2 * n) throw new Error(`${way}: ${series} real servers in the text, expected ${2 * n}`);
+  const rates = count(text, 'node_ipvs_backend_connections_per_second{');
+  if (rates !== (way.includes('norates') ? 0 : 2 * n)) throw new Error(`${way}: ${rates} real server rate gauges`);
+}
+
 export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns: string): Promise<number[]> {
   const ipvs = await Ipvs.open({ netns });
-  const server = way === 'scrape' ? await StatusServer.start({ ipvs, port: 0, history: false, listingTimeoutMs: 600_000 }) : undefined;
-  const once = async (): Promise<Buffer> => {
-    if (server) {
-      const res = await fetch(`${server.url}metrics`);
-      if (res.status !== 200) throw new Error(`GET /metrics: ${res.status} ${await res.text()}`);
-      return Buffer.from(await res.arrayBuffer());
-    }
+  const server = way === 'render' ? undefined : await StatusServer.start({ ipvs, port: 0, history: false, listingTimeoutMs: 600_000, backendRates: !way.includes('norates') });
+  const gzip = way.endsWith('-gzip');
+  const render = async (keep: boolean): Promise<Buffer> => {
     const services = await ipvs.listServices({ withDestinations: true });
-    const w = new ByteWriter(estimateBytes(services));
-    writeMetrics(w, services);
-    return w.view();
+    const kept: Buffer[] = [];
+    for (const chunk of metricChunks(services)) if (keep) kept.push(chunk);
+    return Buffer.concat(kept);
+  };
+  const once = async (): Promise<number> => {
+    if (!server) {
+      const t0 = process.hrtime.bigint();
+      await render(false);
+      return Number(process.hrtime.bigint() - t0) / 1e3;
+    }
+    const r = await curl(`${server.url}metrics`, gzip);
+    if (r.code !== 200 || r.bytes === 0) throw new Error(`${way}: GET /metrics answered ${r.code} with ${r.bytes} bytes`);
+    return r.seconds * 1e6;
   };
   try {
+    if (server) {
+      const { encoding, body } = await getRaw(`${server.url}metrics`, gzip);
+      if (encoding !== (gzip ? 'gzip' : undefined)) throw new Error(`${way}: content-encoding ${encoding}`);
+      check(way, gzip ? gunzipSync(body) : body, n);
+    } else check(way, await render(true), n);
     for (let r = 0; r < 2; r++) await once(); // warm-up
     const out: number[] = [];
     for (let r = 0; r < reps; r++) {
       await settle();
-      const t0 = process.hrtime.bigint();
-      const text = await once();
-      out.push(Number(process.hrtime.bigint() - t0) / 1e3);
-      const series = count(text, 'node_ipvs_backend_connections_total{');
-      if (series !== 2 * n) throw new Error(`${way}: ${series} real servers in the text, expected ${2 * n}`);
+      out.push(await once());
     }
     return out;
   } finally {

@@ -8,6 +8,7 @@
  */
 import { checkTarget, runCheck, type CheckResult, type Target } from './checks/index.js';
 import { computeDesired, liveWeight, withDeparted, type DesiredOutcome, type ServerHealth } from './desired.js';
+import { DurationHistogram } from './durations.js';
 import { dynamicWeight, initialCheckState, nextDelay, serverUp, stepCheck, type CheckState } from './health.js';
 import type { AgentEvent } from './log.js';
 import { ownsPredicate } from './owns.js';
@@ -49,6 +50,8 @@ interface Entry {
   service: AgentService;
   dest: AgentDestination;
   checkers: string[];
+  /** How long its checks took (fixed buckets: bounded memory). */
+  durations: DurationHistogram;
 }
 
 const checkerKey = (c: CheckSpec, t: Target) => `${JSON.stringify(c)} ${t.address}|${t.port}`;
@@ -142,6 +145,7 @@ export class Agent {
             configuredWeight: d.spec.weight ?? 1,
             effectiveWeight: o ? o.effectiveWeight : null,
             onFailure: d.onFailure,
+            checkDurations: (e?.durations ?? new DurationHistogram()).status(),
             checks: checks.map(({ spec, target: t, state: st }) => ({
               type: spec.type,
               target: `${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`,
@@ -196,7 +200,7 @@ export class Agent {
           c.users.add(dest.id);
           return key;
         });
-        this.entries.set(dest.id, { service, dest, checkers: keys });
+        this.entries.set(dest.id, { service, dest, checkers: keys, durations: old?.durations ?? new DurationHistogram() });
       }
     }
     for (const id of this.entries.keys()) if (!live.has(id)) this.entries.delete(id);
@@ -212,7 +216,9 @@ export class Agent {
     const t0 = performance.now();
     const result = await this.probe(c.spec, c.target, ++this.seq);
     if (this.checkers.get(key) !== c || this.stopped) return c.spec.interval * 1000; // removed meanwhile
-    const { state, changed } = stepCheck(c.state, result, c.spec, Date.now(), performance.now() - t0);
+    const ms = performance.now() - t0;
+    const { state, changed } = stepCheck(c.state, result, c.spec, Date.now(), ms);
+    for (const id of c.users) this.entries.get(id)?.durations.observe(ms / 1000);
     if (!changed && state.weight === c.state.weight) {
       c.state = state; // no real server's health can change
       return nextDelay(c.spec, state) * 1000;
@@ -269,6 +275,7 @@ export class Agent {
     const dflt = { timeoutSeconds: this.config.settings.drainSeconds };
     const desired = { services: outcome.desired.services.map((d, i) => ({ ...d, drain: reload ? (this.config.services[i]!.drain ?? dflt) : false })) };
     const owns = this.ownership();
+    const t0 = performance.now();
     const r: ApplyResult = { changes: [], sent: 0, failed: 0, drains: [] };
     try {
       if (reload && previous) {
@@ -283,7 +290,7 @@ export class Agent {
       return;
     }
     const { changes, errors } = texts(r);
-    this.lastApply = { at: new Date().toISOString(), reason, changes, errors };
+    this.lastApply = { at: new Date().toISOString(), ms: Math.round((performance.now() - t0) * 10) / 10, reason, changes, errors };
     if (changes.length || errors.length) {
       this.log({ event: reason === 'resync' ? 'repair' : 'apply', reason, changes, ...(errors.length ? { errors } : {}) });
     }

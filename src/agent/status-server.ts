@@ -63,7 +63,7 @@ export function fetchStatus(path: string, timeoutMs = 5000): Promise<AgentStatus
 /** The status as a table for people. */
 export function statusText(s: AgentStatus): string {
   const lines: string[] = [`agent started ${s.startedAt}; checks ${s.scheduler.jobs}, running ${s.scheduler.running}, lateness p50 ${s.scheduler.lateness.p50Ms.toFixed(1)} ms p99 ${s.scheduler.lateness.p99Ms.toFixed(1)} ms max ${s.scheduler.lateness.maxMs.toFixed(1)} ms`];
-  if (s.lastApply) lines.push(`last apply ${s.lastApply.at} (${s.lastApply.reason}): ${s.lastApply.changes.length} change(s), ${s.lastApply.errors.length} error(s)`);
+  if (s.lastApply) lines.push(`last apply ${s.lastApply.at} (${s.lastApply.reason}, ${s.lastApply.ms} ms): ${s.lastApply.changes.length} change(s), ${s.lastApply.errors.length} error(s)`);
   for (const svc of s.services) {
     lines.push(`${svc.id}  quorum ${svc.quorumUp ? 'up' : 'down'}${svc.sorryServerIn ? ', sorry server in' : ''}, live weight ${svc.liveWeight}`);
     for (const d of svc.destinations) {

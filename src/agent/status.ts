@@ -3,6 +3,7 @@
  * and what other layers (metrics, a status page) read through
  * `agent.status()`. Times are ISO 8601 text.
  */
+import type { DurationHistogramStatus } from './durations.js';
 import type { SchedulerStats } from './scheduler.js';
 
 export interface CheckStatus {
@@ -27,6 +28,8 @@ export interface DestinationStatus {
   effectiveWeight: number | null;
   onFailure: 'remove' | 'inhibit';
   checks: CheckStatus[];
+  /** How long its checks took (all of them together), since the agent started checking it. */
+  checkDurations: DurationHistogramStatus;
 }
 
 export interface ServiceStatus {
@@ -42,6 +45,7 @@ export interface AgentStatus {
   services: ServiceStatus[];
   /** Real servers draining (removed from the file), with their deadlines. */
   draining: { id: string; deadline: string }[];
-  lastApply?: { at: string; reason: string; changes: string[]; errors: string[] };
+  /** The last reconcile: when it finished, how long it took (ms), what it changed. */
+  lastApply?: { at: string; ms: number; reason: string; changes: string[]; errors: string[] };
   scheduler: SchedulerStats;
 }

@@ -34,6 +34,7 @@ IPVS at the configured state minus failed real servers.
       --remove-on-exit       delete the agent's services on SIGTERM (default: leave the kernel as is)
       --metrics ADDR:PORT    serve Prometheus metrics (/metrics), a status page (/) and
                              /status.json with every real server's health (as ipvs exporter)
+      --metrics-no-backend-rates  leave the per-real-server rate gauges out of /metrics
   -h, --help                 this text
 
 Signals: SIGHUP reloads the file (it is also watched); SIGTERM and SIGINT stop.
@@ -69,6 +70,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
         'status-socket': { type: 'string' },
         'remove-on-exit': { type: 'boolean', default: false },
         metrics: { type: 'string' },
+        'metrics-no-backend-rates': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -115,7 +117,7 @@ export async function runAgentCommand(argv: string[]): Promise<number> {
   let metrics: StatusServer | undefined;
   if (metricsAt) {
     try {
-      metrics = await StatusServer.start({ ipvs, ...metricsAt, health, log: (detail) => log({ event: 'error', during: 'metrics', detail }) });
+      metrics = await StatusServer.start({ ipvs, ...metricsAt, health, backendRates: !v['metrics-no-backend-rates'], log: (detail) => log({ event: 'error', during: 'metrics', detail }) });
     } catch (e) {
       process.stderr.write(`ipvs agent: cannot serve metrics on ${metricsAt.host}:${metricsAt.port}: ${(e as Error).message}\n`);
       ipvs.close();

@@ -10,8 +10,11 @@ import { DEFAULT_PORT, StatusServer } from '../metrics/index.js';
 
 const USAGE = `usage: ipvs exporter [--listen ADDR:PORT] [--netns NS] [--title TEXT]
                      [--history-step SECONDS] [--history-points N] [--listing-timeout SECONDS]
+                     [--no-backend-rates] [--no-gzip]
 Serves Prometheus metrics on /metrics, a status page on / and its data on
 /status.json. Listens only on ADDR (default 127.0.0.1:${DEFAULT_PORT}).
+--no-backend-rates leaves the per-real-server rate gauges out of /metrics
+(Prometheus's rate() of the counters gives them); --no-gzip never compresses.
 `;
 
 /** "127.0.0.1:9839", "[::1]:9839", ":9839" (127.0.0.1), "9839". */
@@ -41,6 +44,8 @@ export async function runExporter(argv: string[], err: (s: string) => void = (s)
         'history-step': { type: 'string' },
         'history-points': { type: 'string' },
         'listing-timeout': { type: 'string' },
+        'no-backend-rates': { type: 'boolean' },
+        'no-gzip': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -53,7 +58,7 @@ export async function runExporter(argv: string[], err: (s: string) => void = (s)
     const step = positive('history-step', values['history-step']);
     const points = positive('history-points', values['history-points']);
     const timeout = positive('listing-timeout', values['listing-timeout']);
-    opts = { ...listen, netns: values.netns, title: values.title, history: { stepSeconds: step, points }, listingTimeoutMs: timeout === undefined ? undefined : timeout * 1000 };
+    opts = { ...listen, netns: values.netns, title: values.title, history: { stepSeconds: step, points }, listingTimeoutMs: timeout === undefined ? undefined : timeout * 1000, backendRates: !values['no-backend-rates'], gzip: !values['no-gzip'] };
   } catch (e) {
     err(`ipvs exporter: ${(e as Error).message}\n${USAGE}`);
     return 2;

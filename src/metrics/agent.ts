@@ -56,6 +56,7 @@ export class AgentHealth implements HealthSource {
           state: draining.has(d.id) ? 'draining' : d.checks.length === 0 ? 'unknown' : d.up ? 'up' : 'down',
           configuredWeight: d.configuredWeight,
           transitions: d.checks.reduce((a, c) => a + c.transitions, 0),
+          ...(d.checkDurations ? { checkDurations: d.checkDurations } : {}),
           ...(Number.isFinite(since) ? { sinceMs: since } : {}),
           ...(failing?.last ? { message: `${failing.type} ${failing.target}: ${failing.last.detail}` } : {}),
         };
@@ -77,6 +78,7 @@ export class AgentHealth implements HealthSource {
         driftsRepaired: this.driftsRepaired,
         checkerAlive,
         ...(last ? { lastTimeMs: Date.parse(last.at) } : {}),
+        ...(last?.ms !== undefined ? { lastDurationSeconds: last.ms / 1000 } : {}),
         ...(last?.errors.length ? { lastError: last.errors.join('; ') } : {}),
       },
     };

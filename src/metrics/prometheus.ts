@@ -25,6 +25,17 @@ export interface RenderExtras {
   listingErrors?: number;
 }
 
+/** What to render, besides extras. */
+export interface RenderOptions extends RenderExtras {
+  /**
+   * The kernel's rate estimates per real server (5 gauges each). Default
+   * true. They are 10 of the ~25 series per service of two real servers, and
+   * Prometheus derives the same from the counters (`rate()`): a large table
+   * may leave them out (`--no-backend-rates`); per-service rates stay.
+   */
+  backendRates?: boolean;
+}
+
 type Kind = 'counter' | 'gauge';
 type StatKey = keyof Stats;
 
@@ -80,14 +91,33 @@ function serviceLabels(s: Service): string {
  * The same text `ipvs exporter` serves on /metrics; for embedding in a
  * server of one's own. Counters above 2^53 are written exactly.
  */
-export function renderMetrics(services: readonly Service[], health?: HealthSnapshot, extras: RenderExtras = {}): string {
-  const w = new ByteWriter(estimateBytes(services));
-  writeMetrics(w, services, health, extras);
+export function renderMetrics(services: readonly Service[], health?: HealthSnapshot, opts: RenderOptions = {}): string {
+  const w = new ByteWriter(estimateBytes(services, opts));
+  writeMetrics(w, services, health, opts);
   return w.toString();
 }
 
-/** `renderMetrics` into a writer (the exporter sends its bytes without making a string). */
-export function writeMetrics(w: ByteWriter, services: readonly Service[], health?: HealthSnapshot, extras: RenderExtras = {}): void {
+/** `renderMetrics` into a writer, all at once. */
+export function writeMetrics(w: ByteWriter, services: readonly Service[], health?: HealthSnapshot, opts: RenderOptions = {}): void {
+  for (const _ of writeLines(w, services, health, opts, Infinity));
+}
+
+/**
+ * The same text in chunks of about `chunkBytes` (each a buffer of its own,
+ * never reused, ending at a line's end), made one at a time as the consumer
+ * asks: a server sends a scrape of any size with bounded memory, and while
+ * the socket is full other work runs instead of waiting for the whole text.
+ */
+export function* metricChunks(services: readonly Service[], health?: HealthSnapshot, opts: RenderOptions = {}, chunkBytes = 1 << 16): Generator<Buffer, void, undefined> {
+  // Room for the longest line past the mark, so a chunk's buffer never grows.
+  const room = chunkBytes + 4096;
+  const w = new ByteWriter(room);
+  for (const _ of writeLines(w, services, health, opts, chunkBytes)) yield w.take(room);
+  if (w.length > 0) yield w.take(256);
+}
+
+/** Writes the text, yielding whenever the writer holds `limit` bytes or more (Infinity: never). */
+function* writeLines(w: ByteWriter, services: readonly Service[], health: HealthSnapshot | undefined, opts: RenderOptions, limit: number): Generator<void, void, undefined> {
   const svcLabels: Uint8Array[] = [];
   const svcStats: Stats[] = [];
   const dests: Destination[] = [];
@@ -111,7 +141,7 @@ export function writeMetrics(w: ByteWriter, services: readonly Service[], health
   }
   const head = (name: string, kind: Kind | 'histogram', help: string) => w.text(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${kind}\n`);
   // One family: a series per label set (its bytes end in "} "), value by index (undefined: no series).
-  const family = (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], value: (i: number) => number | bigint | undefined) => {
+  const family = function* (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], value: (i: number) => number | bigint | undefined): Generator<void, void, undefined> {
     head(name, kind, help);
     const open = w.piece(`${name}{`);
     for (let i = 0; i < labels.length; i++) {
@@ -121,11 +151,12 @@ export function writeMetrics(w: ByteWriter, services: readonly Service[], health
       w.bytes(labels[i]!);
       w.uint(v);
       w.byte(10);
+      if (w.length >= limit) yield;
     }
   };
-  const statFamilies = (prefix: string, what: string, labels: readonly Uint8Array[], stats: readonly Stats[]) => {
-    for (const [suffix, key, help] of COUNTERS) family(`${prefix}${suffix}`, 'counter', `${help}, ${what}`, labels, (i) => stats[i]![key]);
-    for (const [suffix, key, help] of RATES) family(`${prefix}${suffix}`, 'gauge', `${help}, ${what}`, labels, (i) => stats[i]![key]);
+  const statFamilies = function* (prefix: string, what: string, labels: readonly Uint8Array[], stats: readonly Stats[], rates: boolean): Generator<void, void, undefined> {
+    for (const [suffix, key, help] of COUNTERS) yield* family(`${prefix}${suffix}`, 'counter', `${help}, ${what}`, labels, (i) => stats[i]![key]);
+    if (rates) for (const [suffix, key, help] of RATES) yield* family(`${prefix}${suffix}`, 'gauge', `${help}, ${what}`, labels, (i) => stats[i]![key]);
   };
 
   // Whole-table totals, as node_exporter's (there: /proc/net/ip_vs_stats; here: the sum over services).
@@ -136,17 +167,17 @@ export function writeMetrics(w: ByteWriter, services: readonly Service[], health
     w.text(`node_ipvs_${suffix} ${sum}\n`);
   }
   // Per service.
-  statFamilies('node_ipvs_service_', 'per virtual service', svcLabels, svcStats);
+  yield* statFamilies('node_ipvs_service_', 'per virtual service', svcLabels, svcStats, true);
 
   // Per real server: node_exporter's three first.
-  family('node_ipvs_backend_connections_active', 'gauge', 'The current active connections by local and remote address.', destLabels, (i) => dests[i]!.activeConnections);
-  family('node_ipvs_backend_connections_inactive', 'gauge', 'The current inactive connections by local and remote address.', destLabels, (i) => dests[i]!.inactiveConnections);
-  family('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address (the kernel schedules by it).', destLabels, (i) => dests[i]!.weight);
-  family('node_ipvs_backend_connections_persistent', 'gauge', 'Persistence templates (connections of persistent services) of the real server', destLabels, (i) => dests[i]!.persistentConnections);
-  statFamilies('node_ipvs_backend_', 'per real server', destLabels, destStats);
+  yield* family('node_ipvs_backend_connections_active', 'gauge', 'The current active connections by local and remote address.', destLabels, (i) => dests[i]!.activeConnections);
+  yield* family('node_ipvs_backend_connections_inactive', 'gauge', 'The current inactive connections by local and remote address.', destLabels, (i) => dests[i]!.inactiveConnections);
+  yield* family('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address (the kernel schedules by it).', destLabels, (i) => dests[i]!.weight);
+  yield* family('node_ipvs_backend_connections_persistent', 'gauge', 'Persistence templates (connections of persistent services) of the real server', destLabels, (i) => dests[i]!.persistentConnections);
+  yield* statFamilies('node_ipvs_backend_', 'per real server', destLabels, destStats, opts.backendRates !== false);
 
-  if (hd) family('node_ipvs_backend_weight_configured', 'gauge', 'The weight the configuration gives the real server (node_ipvs_backend_weight is what the kernel has now); only for real servers a checker reports on', destLabels, (i) => hd.get(destIds[i]!)?.configuredWeight);
-  if (hd) writeHealth(w, head, family, destLabels, destText, destIds, hd);
+  if (hd) yield* family('node_ipvs_backend_weight_configured', 'gauge', 'The weight the configuration gives the real server (node_ipvs_backend_weight is what the kernel has now); only for real servers a checker reports on', destLabels, (i) => hd.get(destIds[i]!)?.configuredWeight);
+  if (hd) yield* writeHealth(w, head, family, destLabels, destText, destIds, hd, limit);
   const r = health?.reconcile;
   const one = (name: string, kind: Kind, help: string, v: number | undefined) => {
     if (v === undefined) return;
@@ -161,16 +192,16 @@ export function writeMetrics(w: ByteWriter, services: readonly Service[], health
     one('ipvs_agent_checker_up', 'gauge', 'Whether the health checker loop is alive (1) or not (0)', r.checkerAlive ? 1 : 0);
     one('ipvs_agent_reconcile_success', 'gauge', 'Whether the last reconcile succeeded (1) or failed (0)', r.lastError === undefined ? 1 : 0);
   }
-  one('ipvs_exporter_listing_duration_seconds', 'gauge', 'How long the listing behind this scrape took', extras.listingSeconds);
-  one('ipvs_exporter_listing_errors_total', 'counter', 'Listings that failed', extras.listingErrors);
+  one('ipvs_exporter_listing_duration_seconds', 'gauge', 'How long the listing behind this scrape took', opts.listingSeconds);
+  one('ipvs_exporter_listing_errors_total', 'counter', 'Listings that failed', opts.listingErrors);
 }
 
-type Family = (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], value: (i: number) => number | bigint | undefined) => void;
+type Family = (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], value: (i: number) => number | bigint | undefined) => Generator<void, void, undefined>;
 type Head = (name: string, kind: Kind | 'histogram', help: string) => void;
 
 /** Per real server health: up, a state set, transitions, check duration histograms. */
-function writeHealth(w: ByteWriter, head: Head, family: Family, labels: readonly Uint8Array[], text: readonly string[], ids: readonly string[], hd: ReadonlyMap<string, DestinationHealth>): void {
-  family('ipvs_agent_backend_up', 'gauge', 'Whether the health checks pass (1) or not (0); absent for real servers without checks', labels, (i) => {
+function* writeHealth(w: ByteWriter, head: Head, family: Family, labels: readonly Uint8Array[], text: readonly string[], ids: readonly string[], hd: ReadonlyMap<string, DestinationHealth>, limit: number): Generator<void, void, undefined> {
+  yield* family('ipvs_agent_backend_up', 'gauge', 'Whether the health checks pass (1) or not (0); absent for real servers without checks', labels, (i) => {
     const h = hd.get(ids[i]!);
     return h ? (h.state === 'up' ? 1 : 0) : undefined;
   });
@@ -180,8 +211,9 @@ function writeHealth(w: ByteWriter, head: Head, family: Family, labels: readonly
   for (let i = 0; i < labels.length; i++) {
     const h = hd.get(ids[i]!);
     if (h) for (const st of HEALTH_STATES) w.text(`${state}{${text[i]},state="${st}"} ${h.state === st ? 1 : 0}\n`);
+    if (w.length >= limit) yield;
   }
-  family('ipvs_agent_backend_transitions_total', 'counter', 'Health state changes of the real server', labels, (i) => hd.get(ids[i]!)?.transitions);
+  yield* family('ipvs_agent_backend_transitions_total', 'counter', 'Health state changes of the real server', labels, (i) => hd.get(ids[i]!)?.transitions);
   const hist = 'ipvs_agent_check_duration_seconds';
   head(hist, 'histogram', "Durations of the real server's health checks");
   for (let i = 0; i < labels.length; i++) {
@@ -190,12 +222,13 @@ function writeHealth(w: ByteWriter, head: Head, family: Family, labels: readonly
     const l = text[i];
     for (let b = 0; b < h.bounds.length; b++) w.text(`${hist}_bucket{${l},le="${num(h.bounds[b]!)}"} ${h.counts[b]}\n`);
     w.text(`${hist}_bucket{${l},le="+Inf"} ${h.count}\n${hist}_sum{${l}} ${num(h.sum)}\n${hist}_count{${l}} ${h.count}\n`);
+    if (w.length >= limit) yield;
   }
 }
 
-/** About what a listing renders to (so the writer rarely grows): ~1 KiB per service, ~3 KiB per real server. */
-export function estimateBytes(services: readonly Service[]): number {
+/** About what a listing renders to (so the writer rarely grows): ~1 KiB per service, ~3 KiB (~2 without rates) per real server. */
+export function estimateBytes(services: readonly Service[], opts: RenderOptions = {}): number {
   let dests = 0;
   for (const s of services) dests += s.destinations?.length ?? 0;
-  return 8192 + services.length * 1200 + dests * 3200;
+  return 8192 + services.length * 1200 + dests * (opts.backendRates === false ? 2000 : 3200);
 }

@@ -3,22 +3,27 @@
  * /metrics (Prometheus text), / (the status page), /status.json.
  *
  * Bounded: one listing at a time, which every request arriving meanwhile
- * shares (and its rendering too); each request waits for it at most
+ * shares; each request waits for it at most
  * `listingTimeoutMs`; at most `maxConnections` sockets; header, request and
- * keep-alive timeouts. A history timer lists every step for the sparklines.
+ * keep-alive timeouts. /metrics is rendered as it is sent, in chunks of
+ * 64 KiB that wait for the socket (see metricChunks): memory stays bounded
+ * whatever the table's size, and gzip when the scraper asks for it (as
+ * Prometheus does; the text of a large table shrinks ~20x).
+ * A history timer lists every step for the sparklines.
  * close() stops the timer, the server and every socket.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { constants } from 'node:os';
+import { Readable, pipeline, type Writable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { IpvsError } from '../errors.js';
 import type { Service } from '../ipvs/types.js';
 import type { HealthSnapshot, HealthSource } from './health.js';
 import { RateHistory, type HistoryOptions } from './history.js';
 import { renderPage } from './page.js';
-import { estimateBytes, writeMetrics } from './prometheus.js';
+import { metricChunks } from './prometheus.js';
 import { buildStatus } from './status.js';
-import { ByteWriter } from './text.js';
 
 /** What the server lists from: an `Ipvs` handle, or anything with its listServices. */
 export interface ListingSource {
@@ -45,6 +50,10 @@ export interface StatusServerOptions {
   title?: string;
   /** Seconds between page refreshes. Default 2. */
   refreshSeconds?: number;
+  /** The kernel's rate estimates per real server on /metrics (see RenderOptions). Default true. */
+  backendRates?: boolean;
+  /** Compress /metrics when the request accepts gzip. Default true. */
+  gzip?: boolean;
   /** Told of failures (a listing or health source that failed); default: nothing. */
   log?: (line: string) => void;
 }
@@ -55,10 +64,6 @@ interface Snapshot {
   timeMs: number;
   seconds: number;
   health: HealthSnapshot | undefined;
-  metrics?: Buffer;
-  /** The writer behind `metrics`, and how many responses are still sending it. */
-  writer?: ByteWriter;
-  sending: number;
   status?: string;
 }
 
@@ -69,8 +74,6 @@ export class StatusServer {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private listingErrors = 0;
-  /** The buffer of the last metrics text, once no response sends it any more. */
-  private spare: Buffer | undefined;
   private readonly timeoutMs: number;
   private readonly log: (line: string) => void;
 
@@ -126,7 +129,7 @@ export class StatusServer {
       this.listing = this.opts.ipvs
         .listServices({ withDestinations: true })
         .then((services) => {
-          const snap: Snapshot = { services, timeMs: Date.now(), seconds: (performance.now() - t0) / 1000, health: this.healthNow(), sending: 0 };
+          const snap: Snapshot = { services, timeMs: Date.now(), seconds: (performance.now() - t0) / 1000, health: this.healthNow() };
           this.history?.record(services, snap.timeMs);
           return snap;
         })
@@ -177,20 +180,21 @@ export class StatusServer {
     }
     const snap = await this.snapshot();
     if (path === '/metrics') {
-      if (!snap.metrics) {
-        // The last scrape's buffer, when free: 10,000 services are ~60 MB of text, and fresh memory costs page faults.
-        const w = new ByteWriter(estimateBytes(snap.services), this.spare);
-        this.spare = undefined;
-        writeMetrics(w, snap.services, snap.health, { listingSeconds: snap.seconds, listingErrors: this.listingErrors });
-        snap.metrics = w.view();
-        snap.writer = w;
+      const gzip = this.opts.gzip !== false && acceptsGzip(req.headers['accept-encoding']);
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store', vary: 'accept-encoding', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
       }
-      // No later snapshot reuses this one, so once its last response is done its buffer is free.
-      snap.sending++;
-      res.once('close', () => {
-        if (--snap.sending === 0 && snap.writer) this.spare = snap.writer.release();
-      });
-      send(res, 'text/plain; version=0.0.4; charset=utf-8', snap.metrics);
+      const chunks = metricChunks(snap.services, snap.health, { listingSeconds: snap.seconds, listingErrors: this.listingErrors, backendRates: this.opts.backendRates });
+      // objectMode off: the stream holds ~16 KiB before it asks for the next chunk.
+      const text = Readable.from(chunks, { objectMode: false });
+      const done = (e: NodeJS.ErrnoException | null) => {
+        if (e && e.code !== 'ERR_STREAM_PREMATURE_CLOSE') this.log(`sending /metrics failed: ${e.message}`);
+      };
+      // Level 1: on this text it is already ~20x smaller, and much cheaper than the default level.
+      if (gzip) pipeline(text, createGzip({ level: 1 }), res as Writable, done);
+      else pipeline(text, res as Writable, done);
       return;
     }
     snap.status ??= JSON.stringify(buildStatus({ services: snap.services, timeMs: snap.timeMs, health: snap.health, history: this.history, listingSeconds: snap.seconds }));
@@ -209,6 +213,17 @@ export class StatusServer {
 function send(res: ServerResponse, type: string, body: string | Buffer): void {
   res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** Whether an Accept-Encoding header lets us send gzip (listed, and not with q=0). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== 'x-gzip') return false;
+    const q = params.map((x) => /^\s*q\s*=\s*([\d.]+)\s*$/.exec(x)).find(Boolean);
+    return !q || Number(q[1]) > 0;
+  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -5,7 +5,8 @@
  * (the collector took longer than the writing), and Buffer#write costs more
  * per call than the copy it does. So each line is put together from bytes:
  * label sets are encoded once per scrape and copied in, numbers are written
- * digit by digit.
+ * digit by digit. take() hands the bytes so far over (no copy) and starts a
+ * fresh buffer, so a text can go out in chunks while it is written.
  */
 export class ByteWriter {
   private buf: Buffer;
@@ -13,33 +14,27 @@ export class ByteWriter {
   /** Whether every byte so far is ASCII (then the text decodes as latin1, much faster). */
   private ascii = true;
 
-  /**
-   * `reuse`: a buffer from an earlier writer whose bytes are no longer needed
-   * (a server rendering every scrape spares itself mapping fresh memory).
-   */
-  constructor(initialBytes = 1 << 16, reuse?: Buffer) {
-    this.buf = reuse && reuse.length >= initialBytes ? reuse : Buffer.allocUnsafe(Math.max(initialBytes, 256));
+  constructor(initialBytes = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(Math.max(initialBytes, 256));
   }
 
-  /** The whole underlying buffer, to hand to a later writer once view() is no longer in use. */
-  release(): Buffer {
-    return this.buf;
+  /**
+   * The bytes written so far (the writer lets go of them: no copy), and a
+   * fresh buffer of `nextBytes` for what comes next.
+   */
+  take(nextBytes = this.buf.length): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(Math.max(nextBytes, 256));
+    this.pos = 0;
+    return out;
   }
 
   /** Appends bytes made by piece(). */
   bytes(b: Uint8Array): void {
     const n = b.length;
     if (this.pos + n > this.buf.length) this.grow(n);
-    if (n > 256) {
-      this.buf.set(b, this.pos);
-      this.pos += n;
-      return;
-    }
-    // A loop: TypedArray#set costs more per call than copying a label set.
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = b[i]!;
-    this.pos = p;
+    this.buf.set(b, this.pos);
+    this.pos += n;
   }
 
   /** Appends a string (UTF-8). */

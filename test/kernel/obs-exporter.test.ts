@@ -1,18 +1,22 @@
 // Seeing it work, on one topology with real traffic: `ipvs exporter` (the
-// built binary, --netns into the director) scraped by a real Prometheus,
-// whose HTTP API must give back the counters `ipvsadm -Ln --stats --exact`
-// shows; promtool finds nothing in /metrics; headless Chromium loads the
-// status page, whose DOM must hold the same numbers as `ipvs -Ln --stats
-// --exact` (a screenshot goes to .uml/artifacts/); `ipvs top` under tmux
-// shows them too, and quits restoring the terminal.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// built binary, --netns into the director) and `ipvs agent --metrics` (in the
+// director, checking the :8080 service's real servers, one of them down)
+// scraped by a real Prometheus, whose HTTP API must give back the counters
+// `ipvsadm -Ln --stats --exact` shows and the agent's health, check
+// durations and reconcile time; promtool finds nothing in either /metrics;
+// headless Chromium loads the agent's status page after traffic, whose DOM
+// must hold the same numbers as `ipvs -Ln --stats --exact`, each real
+// server's health and drawn sparklines (a screenshot goes to
+// .uml/artifacts/); `ipvs top` under tmux shows them too, and quits
+// restoring the terminal.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTopology, type Topology } from '../../examples/lib/topology.mjs';
 import { Ipvs } from '../../src/index.js';
-import { startAgent } from '../helpers/agent.js';
+import { startAgent, type RunningAgent } from '../helpers/agent.js';
 
 // Not useTopology: its afterEach flushes IPVS, and these tests all read one setup.
 const t = {} as { topo: Topology; ipvs: Ipvs };
@@ -61,6 +65,26 @@ function start(cmd: string, args: string[], ready: RegExp, timeoutMs = 120_000):
 
 let exporter: { child: ChildProcess; output: () => string };
 let base = '';
+let agent: RunningAgent;
+/** The agent's server, reached from here over a veth pair into the director (10.9.0.1 here, 10.9.0.2 there). */
+let agentBase = '';
+const AGENT_PORT = 9839;
+/** The agent's file: the :8080 service, backend-2 checked on a port nothing listens on (down, kept at weight 0). */
+function agentFile(): string {
+  const { vip, backends } = t.topo;
+  const check = (extra: string) => `checks: [{ type: tcp, ${extra}interval: 0.5, timeout: 2, fall: 1, rise: 1, warmup: 0 }]`;
+  return `services:
+  - protocol: tcp
+    address: ${vip}
+    port: 8080
+    scheduler: wlc
+    onFailure: inhibit
+    destinations:
+      - { address: ${backends[0]!.address}, port: 8080, forwarding: masq, weight: 1, ${check('')} }
+      - { address: ${backends[1]!.address}, port: 8080, forwarding: masq, weight: 1, ${check('port: 81, ')} }
+`;
+}
+const rs = (i: number, port = 8080) => `{local_address="${t.topo.vip}",local_port="${port}",proto="TCP",remote_address="${t.topo.backends[i]!.address}",remote_port="${port}",forwarding="masq"}`;
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run scripts/setup.sh (it builds dist/)`);
@@ -72,13 +96,31 @@ beforeAll(async () => {
     await ipvs.addService({ ...key, scheduler });
     for (const b of topo.backends) await ipvs.addDestination(key, { address: b.address, port, forwarding: 'masq', weight: 1 });
   }
-  expect((await topo.request({ count: 20 })).failures).toBe(0);
-  expect((await topo.request({ count: 7, port: 8080 })).failures).toBe(0);
-  // The kernel folds per-CPU counters into what it reports every 2 s: wait until all 27 show, and stay.
+  const d = topo.director.netns;
+  execFileSync('ip', ['link', 'add', 'obs-root', 'type', 'veth', 'peer', 'name', 'obs-dir', 'netns', d]);
+  execFileSync('ip', ['addr', 'add', '10.9.0.1/30', 'dev', 'obs-root']);
+  execFileSync('ip', ['link', 'set', 'obs-root', 'up']);
+  execFileSync('ip', ['netns', 'exec', d, 'ip', 'addr', 'add', '10.9.0.2/30', 'dev', 'obs-dir']);
+  execFileSync('ip', ['netns', 'exec', d, 'ip', 'link', 'set', 'obs-dir', 'up']);
+  agent = await startAgent(d, agentFile(), ['--metrics', `10.9.0.2:${AGENT_PORT}`]);
+  agentBase = `http://10.9.0.2:${AGENT_PORT}/`;
+  // (expect.poll is for tests only.) Applied and checked: backend-2 is found down.
+  for (const end = Date.now() + 60_000; !(await fetch(`${agentBase}metrics`).then((r) => r.text(), () => '')).includes(`ipvs_agent_backend_up${rs(1)} 0\n`); await sleep(500)) {
+    if (Date.now() > end) throw new Error(`the agent's metrics do not show backend-2 down in 60 s; events: ${JSON.stringify(agent.events)}`);
+  }
+  // Traffic for a while (the agent's server keeps a rate point every 5 s), so the page's rates and sparklines show it.
+  let made = 0;
+  for (const end = Date.now() + 16_000; Date.now() < end; ) {
+    for (const port of [80, 8080]) {
+      expect((await topo.request({ count: 5, port })).failures).toBe(0);
+      made += 5;
+    }
+  }
+  // The kernel folds per-CPU counters into what it reports every 2 s: wait until all show, and stay.
   const services = () => [...statsOf('ipvsadm')].filter(([id]) => !id.includes('>'));
   const total = () => services().reduce((a, [, c]) => a + Number(c.connections), 0);
-  for (const end = Date.now() + 10_000; total() !== 27; await sleep(500)) {
-    if (Date.now() > end) throw new Error(`the kernel counts ${total()} connections, not the 27 made`);
+  for (const end = Date.now() + 10_000; total() !== made; await sleep(500)) {
+    if (Date.now() > end) throw new Error(`the kernel counts ${total()} connections, not the ${made} made`);
   }
   await sleep(2500);
   exporter = await start(process.execPath, [CLI, 'exporter', '--listen', '127.0.0.1:0', '--netns', topo.director.netns, '--history-step', '1'], /serving (http:\S+)/);
@@ -86,6 +128,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await agent?.stop('SIGKILL');
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   t.ipvs?.close();
   await t.topo?.destroy();
@@ -112,17 +155,20 @@ describe('ipvs exporter', () => {
     expect((await fetch(`${base}metrics`, { method: 'POST' })).status).toBe(405);
   });
 
-  it('is scraped by Prometheus, whose API gives back what ipvsadm -Ln --stats --exact shows', async () => {
+  it('is scraped by Prometheus, whose API gives back what ipvsadm -Ln --stats --exact shows and the agent health', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const config = join(tmp, 'prometheus.yml');
-    writeFileSync(config, `global:\n  scrape_interval: 2s\n  scrape_timeout: 2s\nscrape_configs:\n  - job_name: ipvs\n    static_configs:\n      - targets: ['${new URL(base).host}']\n`);
+    writeFileSync(config, `global:\n  scrape_interval: 2s\n  scrape_timeout: 2s\nscrape_configs:\n  - job_name: ipvs\n    static_configs:\n      - targets: ['${new URL(base).host}']\n  - job_name: agent\n    static_configs:\n      - targets: ['${new URL(agentBase).host}']\n`);
     await start('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${join(tmp, 'tsdb')}`, `--web.listen-address=127.0.0.1:${port}`], /Server is ready to receive web requests/);
-    const expr = '{__name__=~"node_ipvs_(service|backend)_(connections|incoming_packets|outgoing_packets|incoming_bytes|outgoing_bytes)_total"}';
+    type Sample = { metric: Record<string, string>; value: [number, string] };
+    const query = async (expr: string): Promise<Sample[]> => {
+      const r = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { data: { result: Sample[] } };
+      return r.data.result;
+    };
     const names: Record<string, (typeof COUNTERS)[number]> = { connections: 'connections', incoming_packets: 'packetsIn', outgoing_packets: 'packetsOut', incoming_bytes: 'bytesIn', outgoing_bytes: 'bytesOut' };
-    const fromPrometheus = async () => {
-      const r = (await (await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`)).json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+    const counters = async (job: string) => {
       const out = new Map<string, Partial<Counters>>();
-      for (const { metric: m, value } of r.data.result) {
+      for (const { metric: m, value } of await query(`{job="${job}",__name__=~"node_ipvs_(service|backend)_(connections|incoming_packets|outgoing_packets|incoming_bytes|outgoing_bytes)_total"}`)) {
         const id = `${m.proto!.toLowerCase()}/${m.local_address}:${m.local_port}${m.remote_address ? `>${m.remote_address}:${m.remote_port}` : ''}`;
         const k = names[/^node_ipvs_(?:service|backend)_(.*)_total$/.exec(m.__name__!)![1]!]!;
         out.set(id, { ...out.get(id), [k]: value[1] });
@@ -131,20 +177,47 @@ describe('ipvs exporter', () => {
     };
     const want = statsOf('ipvsadm');
     expect(want.size).toBe(6);
-    await expect.poll(fromPrometheus, { timeout: 60_000, interval: 1000 }).toEqual(want);
+    await expect.poll(() => counters('ipvs'), { timeout: 60_000, interval: 1000 }).toEqual(want);
+    await expect.poll(() => counters('agent'), { timeout: 30_000, interval: 1000 }).toEqual(want);
+    // The agent's own series, as Prometheus stored them: health per real server, check durations, the reconcile.
+    const byBackend = async (expr: string) => Object.fromEntries((await query(expr)).map((x) => [x.metric.remote_address!, Number(x.value[1])]));
+    const [b1, b2] = t.topo.backends.map((b) => b.address);
+    expect(await byBackend('ipvs_agent_backend_up{job="agent"}')).toEqual({ [b1!]: 1, [b2!]: 0 });
+    expect(await byBackend('ipvs_agent_backend_state{job="agent",state="down"}')).toEqual({ [b1!]: 0, [b2!]: 1 });
+    const checks = await byBackend('ipvs_agent_check_duration_seconds_count{job="agent"}');
+    expect(Object.keys(checks).sort()).toEqual([b1, b2].sort());
+    for (const n of Object.values(checks)) expect(n).toBeGreaterThan(0);
+    // A check of a real server that answers takes well under 10 s: all in the finite buckets (Prometheus 3 writes le="10.0").
+    const le10 = await byBackend(`ipvs_agent_check_duration_seconds_bucket{job="agent",le=~"10(.0)?"}`);
+    expect(le10[b1!]).toBe(checks[b1!]);
+    const [stamp] = await query('ipvs_agent_reconcile_timestamp_seconds{job="agent"}');
+    const startedS = Date.parse(agent.events[0]!.time) / 1000;
+    expect(Number(stamp!.value[1])).toBeGreaterThanOrEqual(startedS - 1);
+    expect(Number(stamp!.value[1])).toBeLessThanOrEqual(Date.now() / 1000);
+    const [took] = await query('ipvs_agent_reconcile_duration_seconds{job="agent"}');
+    expect(Number(took!.value[1])).toBeGreaterThan(0);
+    expect(Number(took!.value[1])).toBeLessThan(60);
+    expect((await query('ipvs_agent_checker_up{job="agent"}'))[0]!.value[1]).toBe('1');
+    expect((await query('up{job="agent"}'))[0]!.value[1]).toBe('1');
   }, 180_000);
 
-  it('shows the page in headless Chromium with the numbers of ipvs -Ln --stats', async () => {
+  it("shows the agent's page in headless Chromium with the numbers of ipvs -Ln --stats, health and sparklines", async () => {
     mkdirSync(artifacts, { recursive: true });
     const shot = join(artifacts, 'obs-status-page.png');
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
     // One browser start does both (each costs minutes in the test kernel); single-process spares it its zygote and helpers.
-    const dom = execFileSync('chromium', [...flags, '--single-process', '--no-zygote', `--user-data-dir=${mkdtempSync(join(tmp, 'chromium-'))}`, '--window-size=1280,900', `--screenshot=${shot}`, '--dump-dom', base], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 900_000, maxBuffer: 1 << 26 });
+    const dom = execFileSync('chromium', [...flags, '--single-process', '--no-zygote', `--user-data-dir=${mkdtempSync(join(tmp, 'chromium-'))}`, '--window-size=1280,900', `--screenshot=${shot}`, '--dump-dom', agentBase], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 900_000, maxBuffer: 1 << 26 });
     expect(existsSync(shot)).toBe(true);
     const unescape = (s: string) => s.replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
     const rows = new Map<string, Record<string, string>>();
+    const health = new Map<string, string>();
+    const sparks = new Map<string, string[]>();
     for (const m of dom.matchAll(/<tr class="(?:dest|total)[^"]*" data-id="([^"]+)">(.*?)<\/tr>/g)) {
-      rows.set(unescape(m[1]!), Object.fromEntries([...m[2]!.matchAll(/<td[^>]*data-k="(\w+)"[^>]*>([^<]*)</g)].map((c) => [c[1]!, c[2]!])));
+      const id = unescape(m[1]!);
+      rows.set(id, Object.fromEntries([...m[2]!.matchAll(/<td[^>]*data-k="(\w+)"[^>]*>([^<]*)</g)].map((c) => [c[1]!, c[2]!])));
+      const st = /data-k="health"[^>]*><span class="st (\w+)"/.exec(m[2]!);
+      if (st) health.set(id, st[1]!);
+      sparks.set(id, [...m[2]!.matchAll(/<polyline class="cps" points="([^"]+)"/g)].map((p) => p[1]!));
     }
     const want = statsOf('ipvs');
     expect(want.size).toBe(6);
@@ -152,6 +225,16 @@ describe('ipvs exporter', () => {
       const row = rows.get(id);
       expect(row, `page row ${id}`).toBeDefined();
       for (const k of COUNTERS) expect(row![k], `${id} ${k}`).toBe(counters[k]);
+    }
+    // The agent's health of each real server it checks; the others have no check.
+    const { vip, backends } = t.topo;
+    expect(health.get(`tcp/${vip}:8080>${backends[0]!.address}:8080`)).toBe('up');
+    expect(health.get(`tcp/${vip}:8080>${backends[1]!.address}:8080`)).toBe('down');
+    expect(health.get(`tcp/${vip}:80>${backends[0]!.address}:80`)).toBe('none');
+    // The traffic drew the connections/s sparkline: a line that leaves the baseline (y 19.0 is zero).
+    for (const port of [80, 8080]) {
+      const ys = (sparks.get(`tcp/${vip}:${port}`) ?? []).flatMap((p) => p.split(' ').map((xy) => Number(xy.split(',')[1])));
+      expect(Math.min(...ys), `sparkline of :${port}`).toBeLessThan(19);
     }
     writeFileSync(join(artifacts, 'obs-status-page.html'), dom);
   }, 1_000_000);
@@ -188,47 +271,33 @@ describe('ipvs exporter', () => {
     }
   }, 60_000);
 
-  it('ipvs agent --metrics serves the same metrics with every real server\'s health', async () => {
-    const { vip, backends, director } = t.topo;
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    // backend-2 is checked on a port nothing listens on: down, and kept in with weight 0 (inhibit).
-    const check = (extra: string) => `checks: [{ type: tcp, ${extra}interval: 0.5, timeout: 2, fall: 1, rise: 1, warmup: 0 }]`;
-    const file = `services:
-  - protocol: tcp
-    address: ${vip}
-    port: 8080
-    scheduler: rr
-    onFailure: inhibit
-    destinations:
-      - { address: ${backends[0]!.address}, port: 8080, forwarding: masq, weight: 1, ${check('')} }
-      - { address: ${backends[1]!.address}, port: 8080, forwarding: masq, weight: 1, ${check('port: 81, ')} }
-`;
-    const agent = await startAgent(director.netns, file, ['--metrics', `127.0.0.1:${port}`]);
-    try {
-      // The agent checks from the director's namespace, so its server listens there: fetch from inside.
-      const get = (path: string) => execFileSync('ip', ['netns', 'exec', director.netns, process.execPath, '-e', `fetch('http://127.0.0.1:${port}${path}').then(async (r) => process.stdout.write(r.status + '\\n' + (await r.text())))`], { encoding: 'utf8' });
-      const rs = (i: number) => `{local_address="${vip}",local_port="8080",proto="TCP",remote_address="${backends[i]!.address}",remote_port="8080",forwarding="masq"}`;
-      await expect.poll(() => get('/metrics'), { timeout: 30_000, interval: 1000 }).toContain(`ipvs_agent_backend_up${rs(1)} 0\n`);
-      const text = get('/metrics');
-      expect(text.startsWith('200\n')).toBe(true);
-      const lint = execFileSync('promtool', ['check', 'metrics'], { input: text.slice(4), encoding: 'utf8' });
-      expect(lint).toBe('');
-      expect(text).toContain(`ipvs_agent_backend_up${rs(0)} 1\n`);
-      expect(text).toContain(`node_ipvs_backend_weight${rs(1)} 0\n`);
-      expect(text).toContain(`node_ipvs_backend_weight_configured${rs(1)} 1\n`);
-      expect(text).toContain(`ipvs_agent_backend_state${rs(1).slice(0, -1)},state="down"} 1\n`);
-      expect(text).toContain('ipvs_agent_checker_up 1\n');
-      expect(text).toMatch(/^ipvs_agent_changes_applied_total [1-9]\d*$/m);
-      const doc = JSON.parse(get('/status.json').slice(4)) as { services: Array<{ port?: number; destinations: Array<{ address: string; weight: number; health?: { state: string; message?: string } }> }> };
-      const dests = doc.services.find((x) => x.port === 8080)!.destinations;
-      expect(dests.find((d) => d.address === backends[1]!.address)).toMatchObject({ weight: 0, health: { state: 'down', message: expect.stringMatching(/^tcp .*:81: /) } });
-      expect(dests.find((d) => d.address === backends[0]!.address)).toMatchObject({ weight: 1, health: { state: 'up' } });
-    } finally {
-      expect(await agent.stop()).toBe(0);
-    }
-  }, 120_000);
+  it("ipvs agent --metrics serves the same metrics with every real server's health, promtool finds nothing", async () => {
+    const { backends } = t.topo;
+    const res = await fetch(`${agentBase}metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(lint.stdout + lint.stderr).toBe('');
+    expect(lint.status).toBe(0);
+    expect(text).toContain(`ipvs_agent_backend_up${rs(0)} 1\n`);
+    expect(text).toContain(`ipvs_agent_backend_up${rs(1)} 0\n`);
+    expect(text).toContain(`node_ipvs_backend_weight${rs(1)} 0\n`);
+    expect(text).toContain(`node_ipvs_backend_weight_configured${rs(1)} 1\n`);
+    expect(text).toContain(`ipvs_agent_backend_state${rs(1).slice(0, -1)},state="down"} 1\n`);
+    expect(text).toContain('ipvs_agent_checker_up 1\n');
+    expect(text).toMatch(/^ipvs_agent_changes_applied_total [1-9]\d*$/m);
+    expect(text).toMatch(new RegExp(`^ipvs_agent_check_duration_seconds_count${rs(0).replace(/[{}.]/g, '\\$&')} [1-9]\\d*$`, 'm'));
+    expect(text).toMatch(/^ipvs_agent_reconcile_duration_seconds \d/m);
+    // Real servers the agent does not check get no health series.
+    expect(text).not.toContain(`ipvs_agent_backend_up${rs(0, 80)}`);
+    const doc = (await (await fetch(`${agentBase}status.json`)).json()) as { services: Array<{ port?: number; destinations: Array<{ address: string; weight: number; health?: { state: string; message?: string } }> }> };
+    const dests = doc.services.find((x) => x.port === 8080)!.destinations;
+    expect(dests.find((d) => d.address === backends[1]!.address)).toMatchObject({ weight: 0, health: { state: 'down', message: expect.stringMatching(/^tcp .*:81: /) } });
+    expect(dests.find((d) => d.address === backends[0]!.address)).toMatchObject({ weight: 1, health: { state: 'up' } });
+  });
 
   it('stops cleanly on SIGTERM', async () => {
+    expect(await agent.stop()).toBe(0);
     exporter.child.kill('SIGTERM');
     const code = await new Promise((r) => (exporter.child.exitCode !== null ? r(exporter.child.exitCode) : exporter.child.once('exit', r)));
     expect(code).toBe(0);

@@ -3,7 +3,7 @@
 // naive parser of the text format written here (not the renderer's code).
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ByteWriter, destinationId, escapeLabelValue, renderMetrics, type DestinationHealth } from '../../src/metrics/index.js';
+import { ByteWriter, acceptsGzip, destinationId, escapeLabelValue, metricChunks, renderMetrics, type DestinationHealth } from '../../src/metrics/index.js';
 import type { Destination, Service, Stats } from '../../src/ipvs/types.js';
 
 const stats = (n: bigint): Stats => ({
@@ -149,6 +149,23 @@ describe('renderMetrics', () => {
     expect(p.samples.get('ipvs_exporter_listing_errors_total{}')).toBe('1');
   });
 
+  it('leaves out the per-real-server rates when asked, and only those', () => {
+    const p = parse(renderMetrics(listing, undefined, { backendRates: false }));
+    expect([...p.types.keys()].filter((k) => k.startsWith('node_ipvs_backend_') && k.endsWith('_per_second'))).toEqual([]);
+    expect(p.samples.get(key('node_ipvs_service_connections_per_second', { ...svc80, scheduler: 'wlc' }))).toBe('3');
+    expect(p.samples.size).toBe(30 + 42 + 5 - 3 * 5);
+  });
+
+  it('makes the same text in chunks (what the server sends) as at once, each chunk ending a line', () => {
+    const health = { destinations: new Map([[destinationId(listing[0]!, listing[0]!.destinations![0]!), { state: 'up' as const, checkDurations: { bounds: [0.1], counts: [1], count: 1, sum: 0.05 } }]]), reconcile: { changesApplied: 1, driftsRepaired: 0, checkerAlive: true } };
+    for (const size of [1, 100, 1000, 1 << 16]) {
+      const chunks = [...metricChunks(listing, health, { listingSeconds: 0.5 }, size)];
+      expect(Buffer.concat(chunks).toString('utf8')).toBe(renderMetrics(listing, health, { listingSeconds: 0.5 }));
+      for (const c of chunks) expect(c[c.length - 1]).toBe(10);
+      if (size === 1) expect(chunks.length).toBeGreaterThan(50);
+    }
+  });
+
   it('renders an empty table as valid text with zero totals', () => {
     const empty = renderMetrics([]);
     expect(parse(empty).samples.get('node_ipvs_connections_total{}')).toBe('0');
@@ -168,5 +185,20 @@ describe('ByteWriter', () => {
     w.text('long enough to take the encoder path: ü');
     expect(w.toString()).toBe(`${nums.map(String).join(' ')} é€ oklong enough to take the encoder path: ü`);
     expect(w.view().toString('utf8')).toBe(w.toString());
+    const all = w.toString();
+    const taken = w.take(8);
+    expect([taken.toString('utf8'), w.length]).toEqual([all, 0]);
+    w.text('next');
+    expect([w.toString(), taken.subarray(0, 2).toString()]).toEqual(['next', '0 ']);
+  });
+});
+
+describe('acceptsGzip', () => {
+  it('reads Accept-Encoding', () => {
+    expect(acceptsGzip('gzip')).toBe(true);
+    expect(acceptsGzip('deflate, gzip;q=0.5')).toBe(true);
+    expect(acceptsGzip('gzip;q=0, identity')).toBe(false);
+    expect(acceptsGzip('identity')).toBe(false);
+    expect(acceptsGzip(undefined)).toBe(false);
   });
 });

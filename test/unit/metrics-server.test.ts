@@ -2,6 +2,8 @@
 // behaviour is test/kernel/obs-exporter.test.ts's): one listing shared by
 // concurrent requests, timeouts, status codes, the page and its data, the
 // rate history's bounds.
+import { request } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { RateHistory, StatusServer, buildStatus, renderPage, type HealthSource, type ListingSource } from '../../src/metrics/index.js';
 import type { Service, Stats } from '../../src/ipvs/types.js';
@@ -51,7 +53,7 @@ async function withServer(opts: { ipvs: ListingSource; health?: HealthSource; li
 }
 
 describe('StatusServer', () => {
-  it('lets concurrent requests share one listing and its rendering', async () => {
+  it('lets concurrent requests share one listing', async () => {
     const src = gatedSource();
     await withServer({ ipvs: src }, async (base) => {
       const replies = Promise.all([...Array(8)].map((_, i) => fetch(`${base}${['metrics', 'status.json', ''][i % 3]}`)));
@@ -108,6 +110,46 @@ describe('StatusServer', () => {
       // Self-contained: nothing fetched but status.json (the SVG namespace is a name, not a fetch).
       expect(html.replace(/'http:\/\/www\.w3\.org\/2000\/svg'/g, '')).not.toMatch(/<(link|img|iframe)\b|\bsrc=|url\(|@import|https?:\/\//);
     });
+  });
+});
+
+describe('StatusServer /metrics', () => {
+  it('sends gzip only to who asks for it, the same text either way; HEAD gets no body', async () => {
+    const s = await StatusServer.start({ ipvs: { listServices: async () => listing() }, port: 0, history: false });
+    try {
+      const raw = (enc?: string, method = 'GET') =>
+        new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+          const req = request(`${s.url}metrics`, { method, headers: enc ? { 'accept-encoding': enc } : {} }, (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (d: Buffer) => parts.push(d));
+            res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(parts) }));
+          });
+          req.on('error', reject).end();
+        });
+      const plain = await raw();
+      const gz = await raw('gzip, deflate');
+      expect(plain.headers['content-encoding']).toBeUndefined();
+      expect(gz.headers['content-encoding']).toBe('gzip');
+      const text = plain.body.toString('utf8');
+      expect(text).toContain('node_ipvs_backend_connections_per_second{');
+      // The listing-duration series differs between scrapes; the rest is the same text.
+      const strip = (t: string) => t.replace(/^ipvs_exporter_listing_duration_seconds .*$/m, '');
+      expect(strip(gunzipSync(gz.body).toString('utf8'))).toBe(strip(text));
+      const head = await raw(undefined, 'HEAD');
+      expect([head.headers['content-type'], head.body.length]).toEqual(['text/plain; version=0.0.4; charset=utf-8', 0]);
+    } finally {
+      await s.close();
+    }
+    const norates = await StatusServer.start({ ipvs: { listServices: async () => listing() }, port: 0, history: false, backendRates: false, gzip: false });
+    try {
+      const res = await fetch(`${norates.url}metrics`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(res.headers.get('content-encoding')).toBeNull();
+      const text = await res.text();
+      expect(text).not.toContain('node_ipvs_backend_connections_per_second{');
+      expect(text).toContain('node_ipvs_service_connections_per_second{');
+    } finally {
+      await norates.close();
+    }
   });
 });
 

@@ -1,0 +1,91 @@
+/**
+ * The exporter's rendering and sending on this machine, no kernel needed
+ * (`npm run bench:render [-- --n 10000 --reps 7]`): a synthetic listing of
+ * N services x 2 real servers (bench/workload.ts's addresses, counters of
+ * many digits) rendered
+ *   - whole, into one buffer sized for the text (renderMetrics' way),
+ *   - in 64 KiB chunks (metricChunks: what StatusServer sends),
+ *   - in chunks without the per-real-server rate gauges,
+ *   - in chunks through gzip level 1,
+ * and served by StatusServer to curl (a process of its own), plain and gzip.
+ * For a host that is not the test kernel: fresh memory, system calls and the
+ * loopback cost what they cost here, not what they cost in user-mode Linux.
+ */
+import { execFile } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { createGzip } from 'node:zlib';
+import type { Service, Stats } from '../src/ipvs/types.js';
+import { ByteWriter, StatusServer, estimateBytes, metricChunks, writeMetrics } from '../src/metrics/index.js';
+import { median } from './env.js';
+import { rip, vip } from './workload.js';
+
+const { values } = parseArgs({ options: { n: { type: 'string', default: '10000' }, reps: { type: 'string', default: '7' } } });
+const n = Number(values.n);
+const reps = Number(values.reps);
+
+const stats = (k: number): Stats => {
+  const b = BigInt(k) * 1_000_003n;
+  return { connections: b, packetsIn: b * 101n, packetsOut: b * 97n, bytesIn: b * 123_457n, bytesOut: b * 654_321n, cps: BigInt(k % 7), packetsInPerSecond: BigInt(k % 100), packetsOutPerSecond: BigInt(k % 90), bytesInPerSecond: BigInt(k % 10_000), bytesOutPerSecond: BigInt(k % 20_000) };
+};
+const services: Service[] = [];
+for (let i = 0; i < n; i++) {
+  services.push({
+    family: 'inet', protocol: 'tcp', address: vip(i), port: 80, scheduler: 'wlc', schedulerFlags: [], netmask: '255.255.255.255', onePacket: false, flags: 2, timeout: 0, stats: stats(i),
+    destinations: [0, 1].map((j) => ({ family: 'inet' as const, address: rip(i, j), port: 80, forwarding: 'masq' as const, weight: 1, upperThreshold: 0, lowerThreshold: 0, activeConnections: i % 5, inactiveConnections: i % 3, persistentConnections: 0, stats: stats(2 * i + j) })),
+  });
+}
+
+async function row(way: string, once: () => Promise<number> | number): Promise<void> {
+  await once(); // warm-up
+  const ms: number[] = [];
+  let bytes = 0;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    bytes = await once();
+    ms.push(performance.now() - t0);
+  }
+  process.stdout.write(`| ${way} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)} | ${(bytes / 1e6).toFixed(1)} |\n`);
+}
+
+function curl(url: string, gzip: boolean): Promise<number> {
+  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', ...(gzip ? ['-H', 'Accept-Encoding: gzip'] : []), url];
+  return new Promise((resolve, reject) =>
+    execFile('curl', args, (err, out) => {
+      const [code, size] = out.trim().split(' ').map(Number);
+      if (err || code !== 200) reject(new Error(`curl: ${err?.message ?? code}`));
+      else resolve(size!);
+    }),
+  );
+}
+
+process.stdout.write(`${n.toLocaleString('en-US')} services x 2 real servers, medians of ${reps}\n\n| way | ms | range | MB |\n|---|---:|---:|---:|\n`);
+await row('whole, one buffer (renderMetrics)', () => {
+  const w = new ByteWriter(estimateBytes(services));
+  writeMetrics(w, services);
+  return w.length;
+});
+const chunked = (opts = {}) => {
+  let b = 0;
+  for (const c of metricChunks(services, undefined, opts)) b += c.length;
+  return b;
+};
+await row('64 KiB chunks (metricChunks)', () => chunked());
+await row('64 KiB chunks, no per-real-server rates', () => chunked({ backendRates: false }));
+await row('64 KiB chunks through gzip level 1', async () => {
+  const gz = createGzip({ level: 1 });
+  let b = 0;
+  gz.on('data', (d: Buffer) => (b += d.length));
+  const done = new Promise((r) => gz.once('end', r));
+  for (const c of metricChunks(services)) if (!gz.write(c)) await new Promise((r) => gz.once('drain', r));
+  gz.end();
+  await done;
+  return b;
+});
+for (const backendRates of [true, false]) {
+  const server = await StatusServer.start({ ipvs: { listServices: async () => services }, port: 0, history: false, backendRates });
+  try {
+    for (const gzip of [false, true]) await row(`StatusServer to curl${gzip ? ', gzip' : ''}${backendRates ? '' : ', no per-real-server rates'}`, () => curl(`${server.url}metrics`, gzip));
+  } finally {
+    await server.close();
+  }
+}
