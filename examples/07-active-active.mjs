@@ -73,6 +73,9 @@ try {
   await birds[victim].stop();
   await until('the router to drop it', async () => (await hops()) === 2 || !(await route()).includes(lab.directors[victim].address));
   console.log(`the router dropped it after ${Date.now() - since} ms:\n${(await route()).trim()}`);
+  // Entries count down in whole seconds: let the withdrawn director's entries
+  // age a little, so the ones the requests below refresh stand out.
+  await new Promise((r) => setTimeout(r, 2500));
   const answers = {};
   for (const n of names) answers[n] = (await lab.call({ op: 'ping', name: n, timeoutMs: 20_000 })).backend;
   const after = await carriers();
