@@ -93,6 +93,54 @@ afterAll(async () => {
   await lab?.destroy();
 });
 
+/**
+ * Long connections `names`, opened from consecutive local ports: each one's
+ * first real server and port, and the director whose table holds it (ECMP
+ * chose); the victim is the director carrying the most.
+ */
+async function openLongs(names: string[], firstPort: number) {
+  const first: Record<string, string> = {};
+  const ports: Record<string, number> = {};
+  for (const [i, name] of names.entries()) {
+    const o = await lab.call({ op: 'open', name, localPort: firstPort + i });
+    expect(o.error).toBeUndefined();
+    ports[name] = o.localPort!;
+    first[name] = (await lab.call({ op: 'ping', name })).backend!;
+  }
+  const carriedBy = (t: IpvsConnection[], n: string) => t.some((c) => c.client.port === ports[n] && c.state === 'ESTABLISHED');
+  const tables = await Promise.all(lab.directors.map((_, i) => conns(i)));
+  const before = Object.fromEntries(names.map((n) => [n, tables.findIndex((t) => carriedBy(t, n))]));
+  const counts = lab.directors.map((_, i) => names.filter((n) => before[n] === i).length);
+  const victim = counts.indexOf(Math.max(...counts));
+  expect(counts[victim]).toBeGreaterThan(0);
+  return { first, carriedBy, before, counts, victim };
+}
+
+/**
+ * Streams on every long connection and a request loop while `withdraw` takes
+ * a director out, until the router has one next hop fewer (and 2 s more).
+ * Each long connection must keep its real server all along, on whichever
+ * director, and be answered after convergence.
+ */
+async function acrossWithdrawal(names: string[], first: Record<string, string>, withdraw: () => Promise<void>) {
+  for (const name of names) await lab.call({ op: 'stream', name, intervalMs: 200 });
+  await lab.call({ op: 'loop', intervalMs: 50, timeoutMs: 3000 });
+  await new Promise((r) => setTimeout(r, 500));
+  const since = Date.now();
+  await withdraw();
+  await until(nexthops, lab.directors.length - 1);
+  const converged = Date.now();
+  await new Promise((r) => setTimeout(r, 2000));
+  const loop = (await lab.call({ op: 'unloop' })).results!;
+  const streams: Record<string, LineResult[]> = {};
+  for (const name of names) streams[name] = (await lab.call({ op: 'unstream', name })).results!;
+  for (const name of names) {
+    expect(streams[name]!.filter((r) => r.backend !== first[name]), name).toEqual([]);
+    expect(streams[name]!.filter((r) => r.t! > converged).length, name).toBeGreaterThan(0);
+  }
+  return { since, converged, loop };
+}
+
 describe('active/active: BGP + ECMP to directors running mh with sloppy_tcp', () => {
   it('every director maps the same flows to the same real servers, also after a different history', async () => {
     expect((await handles[0]!.getSysctls()).sloppy_tcp).toBe(true);
@@ -154,43 +202,13 @@ describe('active/active: BGP + ECMP to directors running mh with sloppy_tcp', ()
 
   it('withdrawing a director mid-stream: its long-lived connections continue through the others, no request lost after convergence', async () => {
     const names = Array.from({ length: 8 }, (_, i) => `long${i}`);
-    const first: Record<string, string> = {};
-    const ports: Record<string, number> = {};
-    for (const [i, name] of names.entries()) {
-      const o = await lab.call({ op: 'open', name, localPort: 61001 + i });
-      expect(o.error).toBeUndefined();
-      ports[name] = o.localPort!;
-      first[name] = (await lab.call({ op: 'ping', name })).backend!;
-    }
-    // Which director carries which connection (ECMP chose).
-    const carrier = async () => {
-      const tables = await Promise.all(lab.directors.map((_, i) => conns(i)));
-      return Object.fromEntries(names.map((n) => [n, tables.findIndex((t) => t.some((c) => c.client.port === ports[n] && c.state === 'ESTABLISHED'))]));
-    };
-    const before = await carrier();
-    const counts = lab.directors.map((_, i) => names.filter((n) => before[n] === i).length);
-    const victim = counts.indexOf(Math.max(...counts));
-    expect(counts[victim]).toBeGreaterThan(0);
-
-    for (const name of names) await lab.call({ op: 'stream', name, intervalMs: 200 });
-    await lab.call({ op: 'loop', intervalMs: 50, timeoutMs: 3000 });
-    await new Promise((r) => setTimeout(r, 500));
-    const since = Date.now();
-    await bird[victim + 1]!.stop();
-    withdrawn = victim;
-    await until(nexthops, lab.directors.length - 1);
-    const converged = Date.now();
-    await new Promise((r) => setTimeout(r, 2000));
-    const loop = (await lab.call({ op: 'unloop' })).results!;
-    const streams: Record<string, LineResult[]> = {};
-    for (const name of names) streams[name] = (await lab.call({ op: 'unstream', name })).results!;
-
-    // Each long connection kept its real server all along, on whichever director.
-    for (const name of names) {
-      expect(streams[name]!.filter((r) => r.backend !== first[name]), name).toEqual([]);
-      expect(streams[name]!.filter((r) => r.t! > converged).length, name).toBeGreaterThan(0);
-    }
-    const after = await carrier();
+    const { first, carriedBy, before, counts, victim } = await openLongs(names, 61001);
+    const { since, converged, loop } = await acrossWithdrawal(names, first, async () => {
+      await bird[victim + 1]!.stop();
+      withdrawn = victim;
+    });
+    const tables = await Promise.all(lab.directors.map((_, i) => conns(i)));
+    const after = Object.fromEntries(names.map((n) => [n, tables.findIndex((t) => carriedBy(t, n))]));
     for (const name of names.filter((n) => before[n] === victim)) {
       expect(after[name], `${name} moved off director ${victim + 1}`).not.toBe(-1);
     }
@@ -211,40 +229,13 @@ describe('active/active: BGP + ECMP to directors running mh with sloppy_tcp', ()
 
     // Fresh long connections, each in exactly one director's table.
     const names = Array.from({ length: 8 }, (_, i) => `cut${i}`);
-    const first: Record<string, string> = {};
-    const ports: Record<string, number> = {};
-    for (const [i, name] of names.entries()) {
-      const o = await lab.call({ op: 'open', name, localPort: 61101 + i });
-      expect(o.error).toBeUndefined();
-      ports[name] = o.localPort!;
-      first[name] = (await lab.call({ op: 'ping', name })).backend!;
-    }
-    const tables = await Promise.all(lab.directors.map((_, i) => conns(i)));
-    const carriedBy = (t: IpvsConnection[], n: string) => t.some((c) => c.client.port === ports[n] && c.state === 'ESTABLISHED');
-    const before = Object.fromEntries(names.map((n) => [n, tables.findIndex((t) => carriedBy(t, n))]));
-    const counts = lab.directors.map((_, i) => names.filter((n) => before[n] === i).length);
-    const victim = counts.indexOf(Math.max(...counts));
-    expect(counts[victim]).toBeGreaterThan(0);
+    const { first, carriedBy, before, counts, victim } = await openLongs(names, 61101);
     const dev = ['link', 'set', 'eth0'];
-
-    for (const name of names) await lab.call({ op: 'stream', name, intervalMs: 200 });
-    await lab.call({ op: 'loop', intervalMs: 50, timeoutMs: 3000 });
-    await new Promise((r) => setTimeout(r, 500));
-    const since = Date.now();
     // The director's side of its only link goes down: nothing tells the
     // router, which drops the route when BGP's hold time (3 s) runs out.
-    await lab.exec(lab.directors[victim]!.netns, 'ip', [...dev, 'down']);
-    await until(nexthops, lab.directors.length - 1);
-    const converged = Date.now();
-    await new Promise((r) => setTimeout(r, 2000));
-    const loop = (await lab.call({ op: 'unloop' })).results!;
-    const streams: Record<string, LineResult[]> = {};
-    for (const name of names) streams[name] = (await lab.call({ op: 'unstream', name })).results!;
-
-    for (const name of names) {
-      expect(streams[name]!.filter((r) => r.backend !== first[name]), name).toEqual([]);
-      expect(streams[name]!.filter((r) => r.t! > converged).length, name).toBeGreaterThan(0);
-    }
+    const { since, converged, loop } = await acrossWithdrawal(names, first, async () => {
+      await lab.exec(lab.directors[victim]!.netns, 'ip', [...dev, 'down']);
+    });
     // The cut director's connections now have entries on the others.
     const after = await Promise.all(lab.directors.map((_, i) => conns(i)));
     for (const name of names.filter((n) => before[n] === victim)) {
