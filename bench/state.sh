@@ -7,4 +7,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mkdir -p .uml
 npx esbuild bench/state.ts --bundle --platform=node --format=esm --target=node20 \
   --packages=external --outfile=.uml/bench-state.mjs --log-level=warning
-exec test/uml/run.sh --mem "${BENCH_MEM:-2048M}" --timeout "${BENCH_TIMEOUT:-7200}" -- node .uml/bench-state.mjs "$@"
+exec test/uml/run.sh --mem "${BENCH_MEM:-2048M}" --timeout "${BENCH_TIMEOUT:-7200}" -- node --expose-gc .uml/bench-state.mjs "$@"

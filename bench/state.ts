@@ -23,7 +23,31 @@ const sizes = values.n!.split(',').map(Number);
 const reps = Number(values.reps);
 const log = (line: string) => process.stderr.write(`bench-state: ${line}\n`);
 
-const desiredOf = (w: Workload): DesiredState => ({ services: w.services.map((s, i) => ({ ...s, destinations: w.destinations[i]!.map((d) => ({ ...d })) })) });
+/**
+ * The workload as a desired state, each object a literal (as JSON.parse and
+ * YAML make them). Not by object spread: V8 gives `{ ...s }` objects a map
+ * whose missing properties read ~50x slower (every optional setting a
+ * reader asks for), which would time the spread, not the library.
+ */
+const desiredOf = (w: Workload): DesiredState => ({
+  services: w.services.map((spec, i) => {
+    const s = spec as { protocol: 'tcp'; address: string; port: number; scheduler?: string };
+    return {
+      protocol: s.protocol, address: s.address, port: s.port, scheduler: s.scheduler,
+      destinations: w.destinations[i]!.map((d) => ({ address: d.address, port: d.port, forwarding: d.forwarding, weight: d.weight })),
+    };
+  }),
+});
+
+/**
+ * Waits for a quiet machine, after collecting the garbage earlier
+ * repetitions left (bench/state.sh runs node with --expose-gc): otherwise
+ * whichever way runs next pays for it, and the rows swap that cost at random.
+ */
+async function ready(): Promise<void> {
+  (globalThis as { gc?: () => void }).gc?.();
+  await settle();
+}
 
 async function timed(f: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -42,7 +66,7 @@ async function adds(w: Workload): Promise<{ batch: number[]; apply: number[] }> 
   const desired = desiredOf(w);
   for (let rep = -1; rep < reps; rep++) {
     for (const way of ['batch', 'apply'] as const) {
-      await settle();
+      await ready();
       const ns = createNetns();
       const ipvs = await Ipvs.open({ netns: ns.name });
       try {
@@ -51,11 +75,13 @@ async function adds(w: Workload): Promise<{ batch: number[]; apply: number[] }> 
             const r = await ipvs.apply(desired);
             if (r.failed) throw new Error(`apply from empty: ${r.failed} failed`);
           } else {
+            // (the same objects apply is given, and the same order of adds)
             const b = ipvs.batch();
-            for (let i = 0; i < w.services.length; i++) {
-              b.addService(w.services[i]!);
-              const ds = w.destinations[i]!;
-              for (let j = 0; j < ds.length; j++) b.addDestination(w.services[i]!, ds[j]!);
+            const ss = desired.services;
+            for (let i = 0; i < ss.length; i++) b.addService(ss[i]!);
+            for (let i = 0; i < ss.length; i++) {
+              const ds = ss[i]!.destinations!;
+              for (let j = ds.length - 1; j >= 0; j--) b.addDestination(ss[i]!, ds[j]!);
             }
             const r = await b.run();
             if (r.some((x) => !x.ok)) throw new Error('batch: an add failed');
@@ -83,13 +109,13 @@ async function reads(w: Workload): Promise<{ list: number[]; noop: number[]; one
     check(w, ns.name, 'populate');
     const mid = w.services.length >> 1;
     for (let rep = -1; rep < reps; rep++) {
-      await settle();
+      await ready();
       const list = await timed(() => ipvs.listServices({ withDestinations: true }));
-      await settle();
+      await ready();
       const sent: number[] = [];
       const noop = await timed(async () => void sent.push((await ipvs.apply(desired)).sent));
       desired.services[mid]!.destinations![0]!.weight = (rep + 2) % 2 ? 3 : 2; // (changes every time)
-      await settle();
+      await ready();
       const one = await timed(async () => void sent.push((await ipvs.apply(desired)).sent));
       if (sent.join() !== '0,1') throw new Error(`the no-op and one-weight applies sent ${sent.join(' and ')} requests, not 0 and 1`);
       if (rep >= 0) {
@@ -107,18 +133,25 @@ async function reads(w: Workload): Promise<{ list: number[]; noop: number[]; one
 
 const ms = (us: number[]) => (median(us) / 1000).toFixed(0);
 const range = (us: number[]) => `${(Math.min(...us) / 1000).toFixed(0)}–${(Math.max(...us) / 1000).toFixed(0)}`;
-const rows: string[] = ['| way | N | ms (median) | range | ratio | target |', '|---|---:|---:|---:|---:|---|'];
+// Ratios two ways: of the medians, and the median of each repetition's own
+// ratio (the two ways of a pair run back to back, so a load that drifts
+// during the run, as on a shared machine, moves both alike).
+const paired = (x: number[], base: number[]) => median(x.map((v, i) => v / base[i]!));
+const rows: string[] = ['| way | N | ms (median) | range | ratio of medians | median of paired ratios (range) | target |', '|---|---:|---:|---:|---:|---:|---|'];
 for (const n of sizes) {
   const w = makeWorkload(n);
   log(`n=${n}: listing, no-op apply, one-weight apply`);
   const r = await reads(w);
   log(`n=${n}: batch() and apply from empty`);
   const a = await adds(w);
-  const ratio = (x: number[], base: number[]) => (median(x) / median(base)).toFixed(2);
-  rows.push(`| \`listServices({ withDestinations: true })\` | ${n} | ${ms(r.list)} | ${range(r.list)} | 1 | |`);
-  rows.push(`| \`apply\`, nothing to change (0 sent) | ${n} | ${ms(r.noop)} | ${range(r.noop)} | ${ratio(r.noop, r.list)} × listing | ≤ 1.3 |`);
-  rows.push(`| \`apply\`, one weight changed (1 sent) | ${n} | ${ms(r.one)} | ${range(r.one)} | ${ratio(r.one, r.list)} × listing | ≤ 1.3 |`);
-  rows.push(`| \`batch()\`, ${3 * n} adds | ${n} | ${ms(a.batch)} | ${range(a.batch)} | 1 | |`);
-  rows.push(`| \`apply\` from empty (same adds) | ${n} | ${ms(a.apply)} | ${range(a.apply)} | ${ratio(a.apply, a.batch)} × batch() | ≤ 1.3 |`);
+  const ratio = (x: number[], base: number[], what: string) => {
+    const each = x.map((v, i) => v / base[i]!);
+    return `${(median(x) / median(base)).toFixed(2)} × ${what} | ${paired(x, base).toFixed(2)} (${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)})`;
+  };
+  rows.push(`| \`listServices({ withDestinations: true })\` | ${n} | ${ms(r.list)} | ${range(r.list)} | 1 | | |`);
+  rows.push(`| \`apply\`, nothing to change (0 sent) | ${n} | ${ms(r.noop)} | ${range(r.noop)} | ${ratio(r.noop, r.list, 'listing')} | ≤ 1.3 |`);
+  rows.push(`| \`apply\`, one weight changed (1 sent) | ${n} | ${ms(r.one)} | ${range(r.one)} | ${ratio(r.one, r.list, 'listing')} | ≤ 1.3 |`);
+  rows.push(`| \`batch()\`, ${3 * n} adds | ${n} | ${ms(a.batch)} | ${range(a.batch)} | 1 | | |`);
+  rows.push(`| \`apply\` from empty (same adds) | ${n} | ${ms(a.apply)} | ${range(a.apply)} | ${ratio(a.apply, a.batch, 'batch()')} | ≤ 1.3 |`);
 }
 process.stdout.write(`${rows.join('\n')}\n`);

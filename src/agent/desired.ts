@@ -13,7 +13,8 @@
  * sorry_server_inhibit the sorry server stays at weight 0 while quorum holds.
  */
 import type { DestinationSpec } from '../ipvs/types.js';
-import { canonicalAddress, normalizeDesired } from '../state/normalize.js';
+import { canonicalAddress } from '../state/normalize.js';
+import { serviceIdOf } from '../state/desired.js';
 import type { DesiredService, DesiredState } from '../state/types.js';
 import type { AgentConfig, AgentService } from './types.js';
 
@@ -91,7 +92,6 @@ export function computeDesired(
   return { desired: { services }, quorum, servers, sorry };
 }
 
-const serviceIdOf = (s: DesiredService): string => normalizeDesired({ ...s, destinations: [] }).id;
 const destIdOf = (d: DestinationSpec, servicePort: number): string => `${canonicalAddress(d.address)?.text ?? d.address}|${d.port ?? servicePort}`;
 const portOf = (s: DesiredService): number => ('port' in s && typeof s.port === 'number' ? s.port : 0);
 

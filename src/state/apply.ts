@@ -10,10 +10,10 @@
  * "no such service", and would hide the real cause).
  */
 import type { IpvsClient } from '../client.js';
-import type { Batch } from '../batch.js';
+import type { Batch, BatchResult } from '../batch.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import type { DrainTracker } from './drain.js';
-import type { Diff } from './diff.js';
+import { destinationAdds, serviceAdd, type Diff } from './diff.js';
 import { writeSysctls, type SysctlClient } from './sysctls.js';
 import type { ApplyResult, Change, ChangeResult, DrainHandle } from './types.js';
 
@@ -60,56 +60,117 @@ function queue(b: Batch, c: Change): boolean {
 
 const OK = (change: Change): ChangeResult => ({ change, ok: true });
 
-/**
- * Sends changes [from, to) of `changes` as one batch, their results written
- * to `results` at the same places; returns how many requests went out.
- */
-async function round(ipvs: BatchClient, changes: Change[], from: number, to: number, results: ChangeResult[], skip: (c: Change) => string | undefined): Promise<number> {
-  let sent = 0;
-  // (merge: false: every change carries all its settings, and the state was read already)
-  const b = ipvs.batch({ merge: false });
-  for (let i = from; i < to; i++) {
-    const c = changes[i]!;
-    const why = skip(c);
-    if (why !== undefined) results[i] = { change: c, ok: false, skipped: why };
-    else if (queue(b, c)) sent++;
-    else results[i] = OK(c);
-  }
-  if (sent === 0) return 0;
-  const out = await b.run();
-  // (the queued changes are those without a result yet, in order)
-  let j = 0;
-  for (let i = from; i < to; i++) {
-    if (results[i] !== undefined) continue;
-    const r = out[j++]!;
-    const c = changes[i]!;
-    results[i] = r.ok ? OK(c) : 'error' in r ? { change: c, ok: false, error: r.error } : { change: c, ok: false, skipped: 'not sent' };
-  }
-  return sent;
+/** A batch's result for `change` as the change's result. */
+function resultOf(change: Change, r: BatchResult): ChangeResult {
+  return r.ok ? OK(change) : 'error' in r ? { change, ok: false, error: r.error } : { change, ok: false, skipped: 'not sent' };
 }
 
-export async function execute(ipvs: BatchClient, plan: Diff, drains: DrainTracker): Promise<ApplyResult> {
-  const { changes, secondRound, sysctls = 0 } = plan;
+const NOT_ADDED = 'its virtual service could not be added';
+
+/**
+ * Queues `changes` into `b`; returns their results so far (those sent get
+ * theirs from `fill`, once the batch has run) and how many requests went out.
+ */
+function queueAll(b: Batch, changes: Change[]): { results: ChangeResult[]; sent: number; fill: (out: BatchResult[]) => void } {
   const results = new Array<ChangeResult>(changes.length);
-  let sent = sysctls ? await writeSysctls(ipvs, changes, sysctls, results) : 0;
-  sent += await round(ipvs, changes, sysctls, secondRound, results, () => undefined);
-  const failedAdds = new Set<string>();
+  let sent = 0;
+  for (let i = 0; i < changes.length; i++) {
+    if (queue(b, changes[i]!)) sent++;
+    else results[i] = OK(changes[i]!);
+  }
+  // (the queued changes are those without a result yet, in order; the batch's first results are theirs)
+  const fill = (out: BatchResult[]) => {
+    let j = 0;
+    for (let i = 0; i < changes.length; i++) if (results[i] === undefined) results[i] = resultOf(changes[i]!, out[j++]!);
+  };
+  return { results, sent, fill };
+}
+
+/**
+ * Carries out a plan. The services added whole go into the batches as the
+ * caller wrote them (canonical: desired.ts) and their results stay the
+ * batch's own until someone reads `changes` (bench row "apply from empty").
+ */
+export async function execute(ipvs: BatchClient, plan: Diff, drains: DrainTracker): Promise<ApplyResult> {
+  const { sysctls, first, added, second, services } = plan;
+  const sysctlResults = new Array<ChangeResult>(sysctls.length);
+  let sent = sysctls.length ? await writeSysctls(ipvs, sysctls, sysctls.length, sysctlResults) : 0;
+
+  // Round one: removals and updates, then the adds of new services.
+  // (merge: false: every change carries all its settings, and the state was read already)
+  const b1 = ipvs.batch({ merge: false });
+  const one = queueAll(b1, first);
+  for (let i = 0; i < added.length; i++) b1.addService(services[added[i]!]!);
+  const out1 = one.sent + added.length > 0 ? await b1.run() : [];
+  one.fill(out1);
+  sent += one.sent + added.length;
   const started: DrainHandle[] = [];
-  for (let i = sysctls; i < secondRound; i++) {
-    const r = results[i]!;
+  for (const r of one.results) {
     const c = r.change;
-    if (!r.ok && c.op === 'addService') failedAdds.add(keyId(c.service));
     if (r.ok && c.op === 'drainDestination') {
       const d = c.destination;
       started.push(drains.start(keyId(c.service), c.service, { address: d.address, port: d.port! }, `${d.address}|${d.port}`, c.timeoutSeconds));
     }
     if (r.ok && c.op === 'drainService') started.push(drains.start(keyId(c.service), c.service, undefined, undefined, c.timeoutSeconds));
   }
-  if (secondRound < changes.length) {
-    const skip = failedAdds.size === 0 ? () => undefined : (c: Change) => ('service' in c && failedAdds.has(keyId(c.service)) ? 'its virtual service could not be added' : undefined);
-    sent += await round(ipvs, changes, secondRound, changes.length, results, skip);
+
+  // Round two: real-server changes of services the kernel had, then the
+  // servers of those added (none for a service whose add failed: they
+  // could only fail with "no such service", hiding the real cause).
+  const b2 = ipvs.batch({ merge: false });
+  const two = queueAll(b2, second);
+  let destAdds = 0;
+  for (let i = 0; i < added.length; i++) {
+    if (!out1[one.sent + i]!.ok) continue;
+    const s = services[added[i]!]!;
+    const list = s.destinations ?? [];
+    // (in reverse: each add goes to the head of the kernel's list, see order.ts)
+    for (let j = list.length - 1; j >= 0; j--) b2.addDestination(s, list[j]!);
+    destAdds += list.length;
   }
+  const out2 = two.sent + destAdds > 0 ? await b2.run() : [];
+  two.fill(out2);
+  sent += two.sent + destAdds;
+
   let failed = 0;
-  for (const r of results) if (!r.ok) failed++;
-  return { changes: results, sent, failed, drains: started };
+  for (const r of sysctlResults) if (!r.ok) failed++;
+  for (const r of one.results) if (!r.ok) failed++;
+  for (const r of two.results) if (!r.ok) failed++;
+  for (let i = 0; i < added.length; i++) {
+    if (!out1[one.sent + i]!.ok) failed += 1 + (services[added[i]!]!.destinations?.length ?? 0);
+  }
+  for (let k = two.sent; k < out2.length; k++) if (!out2[k]!.ok) failed++;
+
+  const spell = (): ChangeResult[] => {
+    const out = [...sysctlResults, ...one.results];
+    for (let i = 0; i < added.length; i++) out.push(resultOf(serviceAdd(services[added[i]!]!), out1[one.sent + i]!));
+    out.push(...two.results);
+    let k = two.sent;
+    for (let i = 0; i < added.length; i++) {
+      const ok = out1[one.sent + i]!.ok;
+      for (const c of destinationAdds(services[added[i]!]!)) out.push(ok ? resultOf(c, out2[k++]!) : { change: c, ok: false, skipped: NOT_ADDED });
+    }
+    return out;
+  };
+  return lazyResult(sent, failed, started, added.length ? spell : undefined, spell);
+}
+
+/**
+ * The result of an apply. With many services added whole, `changes` is
+ * made when first read (and kept): a caller that looks only at `failed`
+ * never pays for 30,000 result objects.
+ */
+function lazyResult(sent: number, failed: number, drains: DrainHandle[], lazy: (() => ChangeResult[]) | undefined, eager: () => ChangeResult[]): ApplyResult {
+  if (!lazy) return { changes: eager(), sent, failed, drains };
+  const result = { sent, failed, drains } as ApplyResult;
+  Object.defineProperty(result, 'changes', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const changes = lazy();
+      Object.defineProperty(result, 'changes', { value: changes, enumerable: true, writable: true, configurable: true });
+      return changes;
+    },
+  });
+  return result;
 }

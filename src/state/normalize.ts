@@ -1,22 +1,19 @@
 /**
- * Both sides of a comparison with defaults filled in. A desired service
- * (validated) becomes an `NService` of plain comparable values; a listed
- * one is read in place (listedSettings, sameDest), since a no-op apply of
- * a large table must cost little more than the listing itself: no second
- * copy of it is made. Identities are strings: services by
+ * The kernel's side of a comparison in comparable form (settings as
+ * numbers, real servers as spelled-out specs), the defaults and rules both
+ * sides share, and the documented order of real servers. The desired side
+ * is read in place (desired.ts). Identities are strings: services by
  * protocol/address/port or fwmark/family, real servers by address/port.
- * Specs to send are built only for the entries that change.
  */
 import { formatAddress, ipv4, maskToNumber, NOT_IPV4, parseAddress } from '../ipvs/address.js';
 import type { AddressFamily, Destination, DestinationSpec, Service, ServiceKey, ServiceSpec, SchedulerFlag, TunnelSettings } from '../ipvs/types.js';
-import type { DesiredService, DrainOptions } from './types.js';
 
 /** IP_VS_SVC_F_SCHED1..3: the scheduler flag bits (include/uapi/linux/ip_vs.h). */
-const SCHED_BITS = 0x38;
+export const SCHED_BITS = 0x38;
 const FLAG_BITS: Record<SchedulerFlag, number> = {
   'sh-fallback': 0x08, 'sh-port': 0x10, 'mh-fallback': 0x08, 'mh-port': 0x10, 'flag-1': 0x08, 'flag-2': 0x10, 'flag-3': 0x20,
 };
-const PERSISTENT_DEFAULT = 360;
+export const PERSISTENT_DEFAULT = 360;
 const ALL_ONES = maskToNumber('255.255.255.255');
 
 /** Service settings the kernel keeps, in comparable form. */
@@ -35,12 +32,7 @@ export interface ServiceSettings {
 
 export const SERVICE_FIELDS = ['scheduler', 'schedulerFlags', 'persistent', 'netmask', 'onePacket', 'pe'] as const;
 
-/**
- * A real server in comparable form (desired, or listed for snapshots and
- * order): the spec apply sends, every setting spelled out and the address
- * in canonical text, so a change carries it as it is (one object per real
- * server, apply from empty makes 20,000 at N = 10,000).
- */
+/** A real server with every setting spelled out: listed ones compared, and the spec a change sends. */
 export interface NDest {
   address: string;
   port: number;
@@ -55,7 +47,7 @@ export interface NDest {
 /** A real server's identity: "ADDRESS|PORT" (address in canonical text). */
 export const destId = (d: { address: string; port: number }): string => `${d.address}|${d.port}`;
 
-/** A service in comparable form; its settings are fields of its own (one object per service). */
+/** A listed service in comparable form (snapshots). */
 export interface NService extends ServiceSettings {
   id: string;
   key: ServiceKey;
@@ -64,13 +56,9 @@ export interface NService extends ServiceSettings {
   flagNames: SchedulerFlag[];
   /** The netmask as given or listed (for the spec sent). */
   netmaskText: string | number;
-  /** Real servers: the documented order for desired ones, the kernel's for listed ones. */
+  /** Real servers, in the kernel's order. */
   dests: NDest[];
-  drain?: false | DrainOptions;
 }
-
-export const serviceId = (key: ServiceKey, family: AddressFamily): string =>
-  'fwmark' in key && key.fwmark !== undefined ? `fwm|${key.fwmark}|${family}` : `${(key as { protocol: string }).protocol}|${(key as { address: string }).address}|${(key as { port: number }).port}`;
 
 /** The identity string of a listed service. */
 export const listedId = (s: Service): string => (s.fwmark !== undefined ? `fwm|${s.fwmark}|${s.family}` : `${s.protocol}|${s.address}|${s.port}`);
@@ -83,13 +71,13 @@ export function canonicalAddress(text: string): { family: AddressFamily; text: s
   return { family: p.family, text: p.family === 'inet' ? text : formatAddress(p.family, p.bytes) };
 }
 
-const flagBits = (flags: readonly SchedulerFlag[] | undefined): number => {
+export const flagBits = (flags: readonly SchedulerFlag[] | undefined): number => {
   let b = 0;
   if (flags) for (let i = 0; i < flags.length; i++) b |= FLAG_BITS[flags[i]!] ?? 0;
   return b;
 };
 
-function netmaskNumber(family: AddressFamily, mask: string | number | undefined): number {
+export function netmaskNumber(family: AddressFamily, mask: string | number | undefined): number {
   if (family === 'inet6') return mask === undefined ? 128 : Number(mask);
   if (mask === undefined || mask === '255.255.255.255' || mask === 32) return ALL_ONES;
   if (typeof mask === 'number') return maskToNumber(prefixMask(mask));
@@ -101,79 +89,8 @@ function prefixMask(prefix: number): string {
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-const tunnelText = (forwarding: string, t: TunnelSettings | undefined): string =>
+export const tunnelText = (forwarding: string, t: TunnelSettings | undefined): string =>
   forwarding !== 'tunnel' ? '' : `${t?.type ?? 'ipip'}/${t?.type === 'gue' ? (t.port ?? 0) : 0}/${t?.checksum ?? 'none'}`;
-
-/** No scheduler flags: one shared list (most services; nothing writes to it). */
-const NO_FLAGS: SchedulerFlag[] = Object.freeze([]) as unknown as SchedulerFlag[];
-
-/**
- * A desired service (validated) in comparable form, its servers in the
- * documented order. `id`: its identity when the caller has it already.
- */
-export function normalizeDesired(d: DesiredService, id?: string): NService {
-  const isFwmark = 'fwmark' in d && d.fwmark !== undefined;
-  let key: ServiceKey;
-  let family: AddressFamily;
-  let port = 0;
-  if (isFwmark) {
-    family = (d as { family?: AddressFamily }).family ?? 'inet';
-    key = { fwmark: d.fwmark, family };
-  } else {
-    const a = d as { protocol: 'tcp' | 'udp' | 'sctp'; address: string; port: number };
-    let text = a.address;
-    family = 'inet';
-    if (ipv4(text) === NOT_IPV4) ({ family, text } = canonicalAddress(text)!);
-    port = a.port;
-    key = { protocol: a.protocol, address: text, port };
-  }
-  const list = d.destinations ?? [];
-  const dests = new Array<NDest>(list.length);
-  for (let i = 0; i < list.length; i++) dests[i] = normalizeDesiredDest(list[i]!, port);
-  sortDests(dests);
-  const n: NService = {
-    id: id ?? serviceId(key, family), key, family,
-    scheduler: d.scheduler ?? 'wlc',
-    schedulerFlags: flagBits(d.schedulerFlags),
-    persistent: d.persistent === true ? PERSISTENT_DEFAULT : typeof d.persistent === 'number' ? d.persistent : 0,
-    netmask: netmaskNumber(family, d.netmask),
-    onePacket: d.onePacket === true,
-    pe: d.pe ?? '',
-    flagNames: d.schedulerFlags?.length ? d.schedulerFlags : NO_FLAGS,
-    netmaskText: d.netmask ?? (family === 'inet' ? '255.255.255.255' : 128),
-    dests,
-    // (in the literal, even when undefined: a member added later costs each service a second object)
-    drain: d.drain,
-  };
-  return n;
-}
-
-function normalizeDesiredDest(x: DestinationSpec, servicePort: number): NDest {
-  let text = x.address;
-  if (ipv4(text) === NOT_IPV4) text = canonicalAddress(text)!.text;
-  const forwarding = x.forwarding ?? 'route';
-  const n: NDest = {
-    address: text, port: x.port ?? servicePort, forwarding,
-    weight: x.weight ?? 1, upperThreshold: x.upperThreshold ?? 0, lowerThreshold: x.lowerThreshold ?? 0,
-  };
-  if (forwarding === 'tunnel' && x.tunnel) n.tunnel = x.tunnel;
-  return n;
-}
-
-/** The spec sent for a desired service: every setting spelled out. */
-export function serviceSpec(n: NService): ServiceSpec {
-  const s = n;
-  const k = n.key as { protocol?: 'tcp'; address?: string; port?: number; fwmark?: number; family?: AddressFamily };
-  // (spelled out, no spread: built once per changed service, 10,000 times from empty)
-  const spec = (k.fwmark !== undefined
-    ? { fwmark: k.fwmark, family: k.family, scheduler: s.scheduler, schedulerFlags: n.flagNames, persistent: s.persistent || false, netmask: n.netmaskText, onePacket: s.onePacket }
-    : { protocol: k.protocol, address: k.address, port: k.port, scheduler: s.scheduler, schedulerFlags: n.flagNames, persistent: s.persistent || false, netmask: n.netmaskText, onePacket: s.onePacket }) as ServiceSpec;
-  if (s.pe) spec.pe = s.pe;
-  return spec;
-}
-
-/** The spec sent for a real server: the normalized form is one (every setting spelled out). */
-export const destSpec = (d: NDest): DestinationSpec => d;
 
 /** A listed service's settings in comparable form. */
 export function listedSettings(s: Service): ServiceSettings {
@@ -185,18 +102,6 @@ export function listedSettings(s: Service): ServiceSettings {
     onePacket: s.onePacket,
     pe: s.pe ?? '',
   };
-}
-
-/** Whether a listed service has `want`'s settings (no allocation: the no-op path). */
-export function sameSettings(s: Service, want: ServiceSettings): boolean {
-  return (
-    s.scheduler === want.scheduler &&
-    (s.flags & SCHED_BITS) === want.schedulerFlags &&
-    (s.persistent ?? 0) === want.persistent &&
-    (typeof s.netmask === 'number' ? s.netmask : s.netmask === '255.255.255.255' ? ALL_ONES : maskToNumber(s.netmask)) === want.netmask &&
-    s.onePacket === want.onePacket &&
-    (s.pe ?? '') === want.pe
-  );
 }
 
 /** A listed service in comparable form (snapshots, plan output). */
@@ -221,17 +126,6 @@ export function normalizeListedDest(d: Destination): NDest {
 export function serviceDiff(a: ServiceSettings, b: ServiceSettings): string[] {
   const out: string[] = [];
   for (const f of SERVICE_FIELDS) if (a[f] !== b[f]) out.push(f);
-  return out;
-}
-
-/** Setting names in which a listed real server differs from a desired one. */
-export function destDiff(x: Destination, w: NDest): string[] {
-  const out: string[] = [];
-  if (x.forwarding !== w.forwarding) out.push('forwarding');
-  if (x.weight !== w.weight) out.push('weight');
-  if (x.upperThreshold !== w.upperThreshold) out.push('upperThreshold');
-  if (x.lowerThreshold !== w.lowerThreshold) out.push('lowerThreshold');
-  if ((x.forwarding === 'tunnel' || w.forwarding === 'tunnel') && tunnelText(x.forwarding, x.tunnel) !== tunnelText(w.forwarding, w.tunnel)) out.push('tunnel');
   return out;
 }
 

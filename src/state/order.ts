@@ -22,23 +22,25 @@
  * unless the apply asks for order 'always'. Removing servers never
  * disturbs the order of the others.
  */
-import { destId, destSpec, type NDest, type NService } from './normalize.js';
+import type { Destination, DestinationSpec, ServiceKey } from '../ipvs/types.js';
+import { destSpec, wantedDestId } from './desired.js';
 import type { Change } from './types.js';
 
 const REASON = 'keeps the documented order of real servers (see README, "Deterministic order")';
 
 /**
- * The adds of `want`'s servers, with the re-adds that make the kernel list
- * them in order. `listed` is the kernel's list in its order.
+ * The adds of a service's wanted servers (`wanted`, in the documented
+ * order; `port`: the service's), with the re-adds that make the kernel
+ * list them in order. `listed` is the kernel's list in its order.
  */
-export function orderChanges(want: NService, listed: NDest[]): Change[] {
+export function orderChanges(key: ServiceKey, wanted: readonly DestinationSpec[], port: number, listed: readonly Destination[]): Change[] {
   const position = new Map<string, number>();
-  listed.forEach((x, i) => position.set(destId(x), i));
+  listed.forEach((x, i) => position.set(`${x.address}|${x.port}`, i));
   // The longest tail of the wanted order that the kernel already lists in that order.
-  let keep = want.dests.length;
+  let keep = wanted.length;
   let next = Infinity;
   while (keep > 0) {
-    const at = position.get(destId(want.dests[keep - 1]!));
+    const at = position.get(wantedDestId(wanted[keep - 1]!, port));
     if (at === undefined || at > next) break;
     next = at;
     keep--;
@@ -46,12 +48,12 @@ export function orderChanges(want: NService, listed: NDest[]): Change[] {
   const deletes: Change[] = [];
   const adds: Change[] = [];
   for (let i = keep - 1; i >= 0; i--) {
-    const w = want.dests[i]!;
-    if (position.has(destId(w))) {
-      deletes.push({ op: 'deleteDestination', service: want.key, destination: { address: w.address, port: w.port }, reason: REASON });
-      adds.push({ op: 'addDestination', service: want.key, destination: destSpec(w), reason: REASON });
+    const w = destSpec(wanted[i]!, port);
+    if (position.has(wantedDestId(w, port))) {
+      deletes.push({ op: 'deleteDestination', service: key, destination: { address: w.address, port: w.port }, reason: REASON });
+      adds.push({ op: 'addDestination', service: key, destination: w, reason: REASON });
     } else {
-      adds.push({ op: 'addDestination', service: want.key, destination: destSpec(w) });
+      adds.push({ op: 'addDestination', service: key, destination: w });
     }
   }
   return [...deletes, ...adds];

@@ -7,13 +7,13 @@
 import type { IpvsClient } from '../client.js';
 import type { ServiceKey } from '../ipvs/types.js';
 import { execute } from './apply.js';
-import { diff, drainId, type Diff } from './diff.js';
+import { diff, drainId, isEmpty, planChanges, type Diff } from './diff.js';
 import { DrainTracker, type DrainTrackerOptions } from './drain.js';
-import { destId, type NService } from './normalize.js';
+import { desiredId, servicePort, wantedDestId } from './desired.js';
 import { ownerTest } from './ownership.js';
 import { toDesired } from './snapshot.js';
 import { readSysctls, sysctlChanges, type SysctlClient } from './sysctls.js';
-import { StateError, checkDesired, checkDrain, type StateProblem } from './validate.js';
+import { StateError, checkDesired, checkDrain, type StateProblem, type Wanted } from './validate.js';
 import type { ApplyOptions, ApplyResult, DesiredState, DrainHandle, Ownership, Plan, PlanOptions, SnapshotOptions } from './types.js';
 
 /** What the state layer needs of the client: one listing and batches (and, for states with sysctls, the handle's sysctl methods). */
@@ -44,7 +44,7 @@ export class Reconciler {
 
   /** The ordered changes apply would make now (one listing, nothing sent). */
   async plan(desired: DesiredState, opts: PlanOptions = {}): Promise<Plan> {
-    return { changes: (await this.prepare(desired, opts, 'plan')).diff.changes };
+    return { changes: planChanges((await this.prepare(desired, opts, 'plan')).diff) };
   }
 
   /**
@@ -55,7 +55,7 @@ export class Reconciler {
    */
   async apply(desired: DesiredState, opts: ApplyOptions = {}): Promise<ApplyResult> {
     const { diff: d, restored } = await this.prepare(desired, opts, 'apply');
-    const result = d.changes.length === 0 ? { changes: [], sent: 0, failed: 0, drains: [] } : await execute(this.ipvs, d, this.drains);
+    const result = isEmpty(d) ? { changes: [], sent: 0, failed: 0, drains: [] } : await execute(this.ipvs, d, this.drains);
     for (const id of restored) this.drains.restore(id);
     return result;
   }
@@ -74,26 +74,28 @@ export class Reconciler {
     const problems: StateProblem[] = [];
     checkDrain(opts.drain, 'drain', problems);
     if (opts.order !== undefined && opts.order !== 'on-add' && opts.order !== 'always') problems.push({ path: 'order', message: `must be 'on-add' or 'always'` });
-    let wanted: NService[] = [];
+    let wanted: Wanted | undefined;
     try {
       wanted = checkDesired(desired, opts.owns);
     } catch (e) {
       if (!(e instanceof StateError)) throw e;
       problems.push(...e.problems);
     }
-    if (problems.length) throw new StateError(problems, operation);
+    if (problems.length || !wanted) throw new StateError(problems, operation);
     const owned = ownerTest(opts.owns);
     // (sysctls are the namespace's, whatever the apply owns: the state names them)
     const sysctls = desired.sysctls === undefined ? [] : sysctlChanges(desired.sysctls, await readSysctls(this.ipvs, operation));
     const current = await this.ipvs.listServices({ withDestinations: true });
     const draining = this.drains.ids();
-    let d = diff({ current, desired: wanted, owned, options: opts, draining });
-    if (sysctls.length) d = { changes: [...sysctls, ...d.changes], secondRound: d.secondRound + sysctls.length, sysctls: sysctls.length };
+    const d = diff({ current, desired: wanted, owned, options: opts, draining });
+    d.sysctls = sysctls;
     const restored: string[] = [];
     if (draining.size) {
-      for (const w of wanted) {
-        if (draining.has(drainId(w.id))) restored.push(drainId(w.id));
-        for (const x of w.dests) if (draining.has(drainId(w.id, destId(x)))) restored.push(drainId(w.id, destId(x)));
+      for (const w of wanted.services) {
+        const id = desiredId(w);
+        const port = servicePort(w);
+        if (draining.has(drainId(id))) restored.push(drainId(id));
+        for (const x of w.destinations ?? []) if (draining.has(drainId(id, wantedDestId(x, port)))) restored.push(drainId(id, wantedDestId(x, port)));
       }
     }
     return { diff: d, restored };

@@ -8,8 +8,10 @@ import { encodeSysctls } from '../procfs/sysctls.js';
 import { IpvsError, Errno } from '../errors.js';
 import { ipv4, NOT_IPV4 } from '../ipvs/address.js';
 import { MAX_PERSISTENT_TIMEOUT, checkDestination, checkDestinationKey, checkService, checkServiceKey, type ServiceKeyWire } from '../ipvs/validate.js';
-import type { DestinationSpec } from '../ipvs/types.js';
-import { canonicalAddress, normalizeDesired, type NService } from './normalize.js';
+import type { DestinationSpec, ServiceKey } from '../ipvs/types.js';
+import { canonicalAddress } from './normalize.js';
+import { canonicalDesired, keyOfDesired } from './desired.js';
+import { numericKey, ServiceIndex } from './service-index.js';
 import { ownerTest } from './ownership.js';
 import type { DesiredService, DesiredState, Ownership } from './types.js';
 
@@ -96,14 +98,20 @@ export function checkDrain(v: unknown, path: string, out: StateProblem[]): void 
   if (v.udpImmediate !== undefined && typeof v.udpImmediate !== 'boolean') out.push({ path: `${path}.udpImmediate`, message: 'must be true or false' });
 }
 
+/** A desired state once validated: its owned services in canonical form (desired.ts) and an index of their keys. */
+export interface Wanted {
+  services: DesiredService[];
+  index: ServiceIndex;
+}
+
 /**
- * Validates and normalizes a desired state. Throws a StateError naming
- * every problem; otherwise returns the services in comparable form.
+ * Validates a desired state. Throws a StateError naming every problem;
+ * otherwise returns its services ready to compare (nothing is copied but
+ * the few services not in canonical form already).
  */
-export function checkDesired(desired: unknown, owns?: Ownership): NService[] {
+export function checkDesired(desired: unknown, owns?: Ownership): Wanted {
   const problems: StateProblem[] = [];
-  const owned = ownerTest(owns, problems);
-  const out: NService[] = [];
+  const owned = owns === undefined ? undefined : ownerTest(owns, problems);
   if (!isObject(desired)) {
     throw new StateError([{ path: '', message: 'a desired state is an object with a `services` list' }]);
   }
@@ -112,91 +120,109 @@ export function checkDesired(desired: unknown, owns?: Ownership): NService[] {
   const services = (desired as unknown as DesiredState).services;
   if (services === undefined || services === null) {
     if (problems.length) throw new StateError(problems);
-    return out;
+    return { services: [], index: new ServiceIndex(0) };
   }
   if (!Array.isArray(services)) {
     problems.push({ path: 'services', message: 'must be a list of services' });
     throw new StateError(problems);
   }
-  const seen = new Map<string, number>();
+  const first = checkAll(services, owned, problems, false);
+  // An IPv4 service listed twice is found only once all are seen: then
+  // check again keyed by strings, which names it where the list has it.
+  if (first.twins) return checkAll(services, owned, problems.slice(0, first.before), true).wanted;
+  return first.wanted;
+}
+
+/** Checks every service; `byId`: catch services listed twice as they come (identity strings). */
+function checkAll(services: unknown[], owned: ((key: ServiceKey) => boolean) | undefined, problems: StateProblem[], byId: boolean): { wanted: Wanted; twins: boolean; before: number } {
+  const before = problems.length;
+  const out: DesiredService[] = [];
+  const index = new ServiceIndex(services.length);
   for (let i = 0; i < services.length; i++) {
-    const n = checkOne(services[i], `services[${i}]`, i, seen, problems);
+    const n = checkOne(services[i], i, index, byId, problems);
     if (!n) continue;
-    if (!owned(n.key)) {
-      problems.push({ path: `services[${i}]`, message: `virtual service ${checkServiceKey('service', n.key).label} is outside what this apply owns` });
+    if (owned && !owned(keyOfDesired(n))) {
+      problems.push({ path: svcPath(i), message: `virtual service ${checkServiceKey('service', keyOfDesired(n)).label} is outside what this apply owns` });
       continue;
     }
     out.push(n);
   }
+  const twins = index.seal();
+  if (twins.length && !byId) return { wanted: { services: out, index }, twins: true, before };
   if (problems.length) throw new StateError(problems);
-  return out;
+  return { wanted: { services: out, index }, twins: false, before };
 }
 
-/** One service: its problems pushed to `problems`, or its normalized form. */
-function checkOne(s: unknown, path: string, i: number, seen: Map<string, number>, problems: StateProblem[]): NService | undefined {
+const svcPath = (i: number): string => `services[${i}]`;
+
+/**
+ * Service `i`: its problems pushed to `problems`, or its canonical form,
+ * added to `index` as `i` (a state with no problem keeps every service, so
+ * that is also its place in the result).
+ */
+function checkOne(s: unknown, i: number, index: ServiceIndex, byId: boolean, problems: StateProblem[]): DesiredService | undefined {
   const before = problems.length;
   if (!isObject(s)) {
-    problems.push({ path, message: 'a service is an object with protocol, address and port, or fwmark' });
+    problems.push({ path: svcPath(i), message: 'a service is an object with protocol, address and port, or fwmark' });
     return undefined;
   }
-  if (hasUnknown(s, SERVICE_KEYS)) unknownKeys(s, SERVICE_KEYS, path, problems);
+  if (hasUnknown(s, SERVICE_KEYS)) unknownKeys(s, SERVICE_KEYS, svcPath(i), problems);
   if (s.fwmark !== undefined && (s.protocol !== undefined || s.address !== undefined || s.port !== undefined)) {
-    problems.push({ path, message: 'a service has either fwmark (and family) or protocol, address and port, not both' });
+    problems.push({ path: svcPath(i), message: 'a service has either fwmark (and family) or protocol, address and port, not both' });
     return undefined;
   }
   if (s.fwmark === undefined && s.family !== undefined) {
-    problems.push({ path: `${path}.family`, message: 'family is only for fwmark services (an address says its own)' });
+    problems.push({ path: `${svcPath(i)}.family`, message: 'family is only for fwmark services (an address says its own)' });
   }
   // Plain IPv4 services and servers (nearly all of a large table) are checked
   // here without allocating; anything else goes through the client's checks.
   const plain = plainService(s);
   let wire: ServiceKeyWire | undefined;
-  // (the identity normalize.ts gives it, kept for the normalized form)
-  let id: string;
-  if (plain) {
-    id = `${s.protocol as string}|${s.address as string}|${s.port as number}`;
-  } else {
+  if (!plain) {
     try {
       wire = checkService('service', s as unknown as DesiredService);
     } catch (e) {
-      problems.push(refusal(e, path));
+      problems.push(refusal(e, svcPath(i)));
       return undefined;
     }
-    id = wire.fwmark !== undefined ? `fwm|${wire.fwmark}|${wire.family}` : `${s.protocol as string}|${canonicalAddress(s.address as string)!.text}|${s.port as number}`;
   }
-  const prev = seen.get(id);
-  if (prev !== undefined) {
-    const label = wire ? `${wire.label}${wire.fwmark !== undefined ? ` (${wire.family})` : ''}` : `${PROTOCOL_LABELS[s.protocol as string]} ${s.address as string}:${s.port as number}`;
-    problems.push({ path, message: `virtual service ${label} is listed twice (also services[${prev}])` });
-    return undefined;
+  const key = byId ? -1 : numericKey(s.protocol, s.address, s.port);
+  if (key >= 0) index.addKey(i, key);
+  else {
+    const id = wire?.fwmark !== undefined ? `fwm|${wire.fwmark}|${wire.family}` : `${s.protocol as string}|${canonicalAddress(s.address as string)!.text}|${s.port as number}`;
+    const prev = index.addId(i, id);
+    if (prev >= 0) {
+      const label = wire ? `${wire.label}${wire.fwmark !== undefined ? ` (${wire.family})` : ''}` : `${PROTOCOL_LABELS[s.protocol as string]} ${s.address as string}:${s.port as number}`;
+      problems.push({ path: svcPath(i), message: `virtual service ${label} is listed twice (also services[${prev}])` });
+      return undefined;
+    }
   }
-  seen.set(id, i);
-  if (s.drain !== undefined) checkDrain(s.drain, `${path}.drain`, problems);
+  if (s.drain !== undefined) checkDrain(s.drain, `${svcPath(i)}.drain`, problems);
   const dests = s.destinations;
-  if (dests !== undefined && !Array.isArray(dests)) problems.push({ path: `${path}.destinations`, message: 'must be a list of real servers' });
+  if (dests !== undefined && !Array.isArray(dests)) problems.push({ path: `${svcPath(i)}.destinations`, message: 'must be a list of real servers' });
   if (Array.isArray(dests) && dests.length) {
     // (labels of the servers seen so far, only when the list has one the scan cannot compare)
     let labels: Map<string, number> | undefined;
     for (let j = 0; j < dests.length; j++) {
       const d = dests[j];
       if (plain && isObject(d) && plainDest(d) && labels === undefined) {
-        if (hasUnknown(d, DEST_KEYS)) unknownKeys(d, DEST_KEYS, destPath(path, j), problems);
+        if (hasUnknown(d, DEST_KEYS)) unknownKeys(d, DEST_KEYS, destPath(svcPath(i), j), problems);
         const k = plainTwin(dests, j, s.port as number);
-        if (k >= 0) problems.push({ path: destPath(path, j), message: `real server ${d.address as string}:${(d.port as number | undefined) ?? (s.port as number)} is listed twice (also ${destPath(path, k)})` });
+        if (k >= 0) problems.push({ path: destPath(svcPath(i), j), message: `real server ${d.address as string}:${(d.port as number | undefined) ?? (s.port as number)} is listed twice (also ${destPath(svcPath(i), k)})` });
         continue;
       }
       if (labels === undefined) labels = plainLabels(dests, j, s.port as number);
       try {
         wire ??= checkService('service', s as unknown as DesiredService);
       } catch (e) {
-        problems.push(refusal(e, destPath(path, j)));
+        problems.push(refusal(e, destPath(svcPath(i), j)));
         continue;
       }
-      checkDest(d, destPath(path, j), path, j, plain, s.port as number, wire, labels, problems);
+      checkDest(d, destPath(svcPath(i), j), svcPath(i), j, plain, s.port as number, wire, labels, problems);
     }
   }
   if (problems.length > before) return undefined;
-  return normalizeDesired(s as unknown as DesiredService, id);
+  return canonicalDesired(s as unknown as DesiredService);
 }
 
 const destPath = (path: string, j: number): string => `${path}.destinations[${j}]`;

@@ -16,7 +16,7 @@ import type { DestinationSpec, ServiceSpec } from '../../src/ipvs/types.js';
 import { checkDestination, checkDestinationKey, checkService, checkServiceKey } from '../../src/ipvs/validate.js';
 import { isIPv4 } from 'node:net';
 import { parseAddress } from '../../src/ipvs/address.js';
-import { destSpec as stateDestSpec, normalizeDesired, serviceSpec as stateServiceSpec } from '../../src/state/normalize.js';
+import { canonicalDesired, destSpec as stateDestSpec, keyOfDesired, serviceSpec as stateServiceSpec } from '../../src/state/desired.js';
 
 const FAMILY = 0x1c;
 const ACKED = NLM_F_REQUEST | NLM_F_ACK;
@@ -228,17 +228,21 @@ describe('the fast lane of batches', () => {
     expect(writeAddService(new ByteWriter(16), FAMILY, { ...spec, netmask: '255.255.255.0' })).toBe(false);
   });
 
-  it("takes apply's adds (its specs spell out every setting), with the general path's bytes", () => {
+  it("takes apply's adds, as the caller wrote them and spelled out, with the general path's bytes", () => {
     // (apply from empty is the bench:state row "apply from empty": its adds must not fall back)
-    const n = normalizeDesired({ protocol: 'tcp', address: '10.0.0.1', port: 80, scheduler: 'wlc', destinations: [{ address: '10.1.0.2', forwarding: 'masq', weight: 1 }] });
-    const svc = stateServiceSpec(n);
-    const w = new ByteWriter(16);
-    expect(writeAddService(w, FAMILY, svc, ACKED)).toBe(true);
-    expect(Array.from(w.buf.subarray(0, w.length))).toEqual(Array.from(req.addService(FAMILY, svc).message));
-    const d = stateDestSpec(n.dests[0]!);
-    const v = new ByteWriter(16);
-    expect(writeAddDestination(v, FAMILY, n.key, d, ACKED)).toBe(true);
-    expect(Array.from(v.buf.subarray(0, v.length))).toEqual(Array.from(req.addDestination(FAMILY, n.key, d).message));
+    const desired = { protocol: 'tcp' as const, address: '10.0.0.1', port: 80, scheduler: 'wlc', destinations: [{ address: '10.1.0.2', forwarding: 'masq' as const, weight: 1 }] };
+    const n = canonicalDesired(desired);
+    expect(n).toBe(desired); // (canonical already: sent as it is)
+    for (const svc of [n, stateServiceSpec(n)]) {
+      const w = new ByteWriter(16);
+      expect(writeAddService(w, FAMILY, svc, ACKED)).toBe(true);
+      expect(Array.from(w.buf.subarray(0, w.length))).toEqual(Array.from(req.addService(FAMILY, stateServiceSpec(n)).message));
+    }
+    for (const [key, d] of [[n, desired.destinations[0]!], [keyOfDesired(n), stateDestSpec(desired.destinations[0]!, 80)]] as const) {
+      const v = new ByteWriter(16);
+      expect(writeAddDestination(v, FAMILY, key, d, ACKED)).toBe(true);
+      expect(Array.from(v.buf.subarray(0, v.length))).toEqual(Array.from(req.addDestination(FAMILY, keyOfDesired(n), stateDestSpec(desired.destinations[0]!, 80)).message));
+    }
   });
 
   it('single calls take the lane too, with the same message as before', () => {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { diff } from '../../src/state/diff.js';
+import { diff, planChanges } from '../../src/state/diff.js';
 import { parseStateText } from '../../src/state/file.js';
 import { ownerTest } from '../../src/state/ownership.js';
 import { toDesired } from '../../src/state/snapshot.js';
@@ -30,7 +30,7 @@ const listed = (port: number, dests: Destination[], o: Partial<Service> = {}): S
   flags: 2, timeout: 0, stats: ZERO, destinations: dests, ...o,
 });
 const plan = (kernel: Service[], desired: DesiredState, options: PlanOptions = {}, draining?: Set<string>): Change[] =>
-  diff({ current: kernel, desired: checkDesired(desired, options.owns), owned: ownerTest(options.owns), options, ...(draining ? { draining } : {}) }).changes;
+  planChanges(diff({ current: kernel, desired: checkDesired(desired, options.owns), owned: ownerTest(options.owns), options, ...(draining ? { draining } : {}) }));
 const brief = (cs: Change[]) => cs.map((c) => `${c.op}${'destination' in c ? ` ${c.destination.address}` : ''}${'fields' in c ? ` ${c.fields.join(',')}` : ''}${'reason' in c && c.reason ? ' (why)' : ''}`);
 const svc = (addrs: string[], o: object = {}) => ({ services: [{ protocol: 'tcp' as const, address: '10.0.0.1', port: 80, ...o, destinations: addrs.map((address) => ({ address })) }] });
 
