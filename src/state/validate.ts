@@ -128,7 +128,8 @@ export function checkDesired(desired: unknown, owns?: Ownership): Wanted {
   }
   const first = checkAll(services, owned, problems, false);
   // An IPv4 service listed twice is found only once all are seen: then
-  // check again keyed by strings, which names it where the list has it.
+  // check again keyed by strings, which names it where the list has it
+  // (that pass finds the same twin, so it always throws).
   if (first.twins) return checkAll(services, owned, problems.slice(0, first.before), true).wanted;
   return first.wanted;
 }
