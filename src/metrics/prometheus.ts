@@ -16,7 +16,7 @@
 import type { Service } from '../ipvs/types.js';
 import { MAX_EXACT, destColumns, healthColumns, statColumns, tabulate, type Column, type StatColumns, type StatKey } from './columns.js';
 import { HEALTH_STATES, type HealthSnapshot } from './health.js';
-import { ByteWriter } from './text.js';
+import { ByteWriter, ChunkPool } from './text.js';
 
 export { escapeLabelValue } from './columns.js';
 
@@ -84,17 +84,22 @@ export function writeMetrics(w: ByteWriter, services: readonly Service[], health
   for (const _ of writeLines(w, services, health, opts, Infinity));
 }
 
+/** Room a chunk's buffer keeps past the chunk size for the line that crosses it, so it never grows. */
+export const CHUNK_ROOM = 4096;
+
 /**
- * The same text in chunks of about `chunkBytes` (each a buffer of its own,
- * never reused, ending at a line's end), made one at a time as the consumer
- * asks: a server sends a scrape of any size with bounded memory, and while
- * the socket is full other work runs instead of waiting for the whole text.
+ * The same text in chunks (each ending at a line's end), made one at a time
+ * as the consumer asks: a server sends a scrape of any size with bounded
+ * memory, and while the socket is full other work runs instead of waiting
+ * for the whole text. `chunks`: a size (each chunk of about that many bytes
+ * is a buffer of its own), or a ChunkPool whose buffers chunks of about
+ * `pool.bytes - CHUNK_ROOM` are written into; whoever sends a chunk may
+ * then hand it back (`pool.put`) once nothing reads it any more.
  */
-export function* metricChunks(services: readonly Service[], health?: HealthSnapshot, opts: RenderOptions = {}, chunkBytes = 1 << 16): Generator<Buffer, void, undefined> {
-  // Room for the longest line past the mark, so a chunk's buffer never grows.
-  const room = chunkBytes + 4096;
-  const w = new ByteWriter(room);
-  for (const _ of writeLines(w, services, health, opts, chunkBytes)) yield w.take(room);
+export function* metricChunks(services: readonly Service[], health?: HealthSnapshot, opts: RenderOptions = {}, chunks: number | ChunkPool = 1 << 16): Generator<Buffer, void, undefined> {
+  const pool = typeof chunks === 'number' ? new ChunkPool(chunks + CHUNK_ROOM) : chunks;
+  const w = new ByteWriter(pool.bytes, pool);
+  for (const _ of writeLines(w, services, health, opts, pool.bytes - CHUNK_ROOM)) yield w.take();
   if (w.length > 0) yield w.take(256);
 }
 
