@@ -14,7 +14,7 @@
  */
 import type { Destination, Service, Stats } from '../ipvs/types.js';
 import { destinationId, type DestinationHealth } from './health.js';
-import { ByteWriter } from './text.js';
+import { ByteWriter, type ChunkPool } from './text.js';
 
 /** The largest whole number a double holds exactly (2^53 - 1). */
 export const MAX_EXACT = 9007199254740991;
@@ -74,11 +74,12 @@ function serviceLabels(a: ByteWriter, s: Service): void {
  * more in collections and page faults than the rest of the rendering. A
  * real server's labels begin with its service's, copied within the buffer.
  */
-export function tabulate(services: readonly Service[]): Table {
+export function tabulate(services: readonly Service[], pool?: ChunkPool): Table {
   // Sized for the usual label sets (fresh memory grown by doubling costs page faults and copies).
   let dests = 0;
   for (const s of services) dests += s.destinations?.length ?? 0;
-  const a = new ByteWriter(services.length * 128 + dests * 192);
+  const bytes = services.length * 128 + dests * 192;
+  const a = new ByteWriter(pool ? Buffer.from(pool.borrow(bytes)) : bytes);
   const svc: number[] = [];
   const dst: number[] = [];
   const t: Omit<Table, 'svcLabels' | 'destLabels'> = { svcStats: [], dests: [], destStats: [], arena: a };
@@ -122,9 +123,9 @@ const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * from the bigint itself (`big`), like every value above 2^53 (a bigint of
  * 2^64 or more, which no kernel sends, would be written modulo 2^64).
  */
-export function statColumns(stats: readonly Stats[]): StatColumns {
+export function statColumns(stats: readonly Stats[], pool?: ChunkPool): StatColumns {
   const n = stats.length;
-  const words = new BigUint64Array(10 * n);
+  const words = pool ? new BigUint64Array(pool.borrow(80 * n), 0, 10 * n) : new BigUint64Array(10 * n);
   for (let i = 0; i < n; i++) {
     const s = stats[i]!;
     words[i] = s.connections;
@@ -139,8 +140,8 @@ export function statColumns(stats: readonly Stats[]): StatColumns {
     words[9 * n + i] = s.bytesOutPerSecond;
   }
   // In place: each double takes the place of the word it is made from.
-  const half = new Uint32Array(words.buffer);
-  const values = new Float64Array(words.buffer);
+  const half = new Uint32Array(words.buffer, 0, 20 * n);
+  const values = new Float64Array(words.buffer, 0, 10 * n);
   const hi = LITTLE ? 1 : 0;
   for (let j = 0; j < 10 * n; j++) values[j] = half[2 * j + hi]! * 4294967296 + half[2 * j + 1 - hi]!;
   const col = (k: number, key: StatKey): Column => ({ values: values.subarray(k * n, (k + 1) * n), big: (i) => stats[i]![key] });

@@ -13,8 +13,8 @@
  * names) where it has a metric, so its dashboards keep working; the rest are
  * additions documented in README.md.
  */
-import type { Service } from '../ipvs/types.js';
-import { MAX_EXACT, destColumns, healthColumns, statColumns, tabulate, type Column, type StatColumns, type StatKey } from './columns.js';
+import type { Service, Stats } from '../ipvs/types.js';
+import { MAX_EXACT, destColumns, healthColumns, statColumns, tabulate, type Column, type StatColumns, type StatKey, type Table } from './columns.js';
 import { HEALTH_STATES, type HealthSnapshot } from './health.js';
 import { ByteWriter, ChunkPool } from './text.js';
 
@@ -99,13 +99,30 @@ export const CHUNK_ROOM = 4096;
 export function* metricChunks(services: readonly Service[], health?: HealthSnapshot, opts: RenderOptions = {}, chunks: number | ChunkPool = 1 << 16): Generator<Buffer, void, undefined> {
   const pool = typeof chunks === 'number' ? new ChunkPool(chunks + CHUNK_ROOM) : chunks;
   const w = new ByteWriter(pool.bytes, pool);
-  for (const _ of writeLines(w, services, health, opts, pool.bytes - CHUNK_ROOM)) yield w.take();
+  for (const _ of writeLines(w, services, health, opts, pool.bytes - CHUNK_ROOM, pool)) yield w.take();
   if (w.length > 0) yield w.take(256);
 }
 
-/** Writes the text, yielding whenever the writer holds `limit` bytes or more (Infinity: never). */
-function* writeLines(w: ByteWriter, services: readonly Service[], health: HealthSnapshot | undefined, opts: RenderOptions, limit: number): Generator<void, void, undefined> {
-  const t = tabulate(services);
+/**
+ * Writes the text, yielding whenever the writer holds `limit` bytes or more
+ * (Infinity: never). With a pool, the label sets and columns are written
+ * into memory borrowed from it, given back when the text is done or left.
+ */
+function* writeLines(w: ByteWriter, services: readonly Service[], health: HealthSnapshot | undefined, opts: RenderOptions, limit: number, pool?: ChunkPool): Generator<void, void, undefined> {
+  const t = tabulate(services, pool);
+  const borrowed: Array<{ memory: ArrayBufferLike }> = [t.arena];
+  try {
+    yield* writeFamilies(w, services, health, opts, limit, t, (stats) => {
+      const cols = statColumns(stats, pool);
+      borrowed.push({ memory: cols.connections.values.buffer });
+      return cols;
+    });
+  } finally {
+    for (const b of borrowed) pool?.giveBack(b.memory);
+  }
+}
+
+function* writeFamilies(w: ByteWriter, services: readonly Service[], health: HealthSnapshot | undefined, opts: RenderOptions, limit: number, t: Table, columns: (stats: readonly Stats[]) => StatColumns): Generator<void, void, undefined> {
   w.copiesFrom(t.arena);
   const { svcLabels, destLabels } = t;
   const head = (name: string, kind: Kind | 'histogram', help: string) => w.text(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${kind}\n`);
@@ -138,7 +155,7 @@ function* writeLines(w: ByteWriter, services: readonly Service[], health: Health
     w.text(`node_ipvs_${suffix} ${sum}\n`);
   }
   // Per service.
-  yield* statFamilies('node_ipvs_service_', 'per virtual service', svcLabels, statColumns(t.svcStats), true);
+  yield* statFamilies('node_ipvs_service_', 'per virtual service', svcLabels, columns(t.svcStats), true);
 
   // Per real server: node_exporter's three first.
   const dc = destColumns(t.dests);
@@ -146,7 +163,7 @@ function* writeLines(w: ByteWriter, services: readonly Service[], health: Health
   yield* family('node_ipvs_backend_connections_inactive', 'gauge', 'The current inactive connections by local and remote address.', destLabels, dc.inactive);
   yield* family('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address (the kernel schedules by it).', destLabels, dc.weight);
   yield* family('node_ipvs_backend_connections_persistent', 'gauge', 'Persistence templates (connections of persistent services) of the real server', destLabels, dc.persistent);
-  yield* statFamilies('node_ipvs_backend_', 'per real server', destLabels, statColumns(t.destStats), opts.backendRates !== false);
+  yield* statFamilies('node_ipvs_backend_', 'per real server', destLabels, columns(t.destStats), opts.backendRates !== false);
 
   if (health?.destinations) {
     const hc = healthColumns(services, health.destinations);
