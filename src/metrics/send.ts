@@ -65,6 +65,15 @@ export function sendChunks(chunks: Iterator<Buffer>, out: Writable, pool: ChunkP
     return out.write(all);
   };
   const step = () => {
+    try {
+      write();
+    } catch (e) {
+      // A rendering that failed (the listing was not what it should be): the response is cut, never left hanging.
+      out.destroy(e as Error);
+      finish(e as Error);
+    }
+  };
+  const write = () => {
     if (over || out.destroyed) return;
     const next = chunks.next();
     if (next.done) {

@@ -5,10 +5,12 @@
 // goes away mid-text costs nothing but that scrape.
 import { execFile } from 'node:child_process';
 import { get } from 'node:http';
+import { Writable } from 'node:stream';
 import { crc32, gunzipSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Service, Stats } from '../../src/ipvs/types.js';
 import { ChunkPool, StatusServer, metricChunks, renderMetrics } from '../../src/metrics/index.js';
+import { sendChunks } from '../../src/metrics/send.js';
 
 const stats = (k: number): Stats => ({ connections: BigInt(k), packetsIn: BigInt(k) * 7n, packetsOut: 2n ** 60n + BigInt(k), bytesIn: BigInt(k) * 1000n, bytesOut: 5n, cps: 1n, packetsInPerSecond: 2n, packetsOutPerSecond: 3n, bytesInPerSecond: BigInt(k), bytesOutPerSecond: 4n });
 // ~2,000 real servers: ~6 MB of text, ~90 chunks of 64 KiB.
@@ -91,5 +93,21 @@ describe('ChunkPool', () => {
     expect(parts.join('')).toBe(renderMetrics(services.slice(0, 50)));
     expect(parts.length).toBeGreaterThan(10);
     expect(seen.size).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('sendChunks', () => {
+  it('cuts the response and says why when the text cannot be made', async () => {
+    const got: Buffer[] = [];
+    const out = new Writable({ write: (c: Buffer, _e, cb) => (got.push(c), cb()) });
+    out.on('error', () => {});
+    function* failing(): Generator<Buffer, void, undefined> {
+      yield Buffer.from('a 1\n');
+      throw new Error('no text');
+    }
+    const err = await new Promise<Error | undefined>((resolve) => sendChunks(failing(), out, new ChunkPool(8192), false, resolve));
+    expect(err?.message).toBe('no text');
+    expect(out.destroyed).toBe(true);
+    expect(Buffer.concat(got).toString()).toBe('a 1\n');
   });
 });
