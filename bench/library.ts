@@ -25,6 +25,12 @@ export type LibraryWay = 'seq' | 'conc' | 'batch' | 'list' | 'control' | 'promis
 export interface RepResult {
   /** Wall time of the timed part, in microseconds. */
   us: number;
+  /**
+   * CPU time of this process over the timed part (process.cpuUsage, user +
+   * system, all its threads), in microseconds; for the exporter's GETs,
+   * the serving process's from the request's arrival to its last byte.
+   */
+  cpuUs?: number;
   /** Longest event-loop delay seen during it, in ms (repetitions watched by the monitor only). */
   stallMs?: number;
 }
@@ -131,11 +137,14 @@ function keepResolve(resolve: () => void): void {
 async function timed<T>(fn: () => Promise<T>, watch = false): Promise<{ value: T; rep: RepResult }> {
   const h = watch ? monitorEventLoopDelay({ resolution: 2 }) : undefined;
   h?.enable();
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const value = await fn();
   const us = Number(process.hrtime.bigint() - t0) / 1e3;
+  const c = process.cpuUsage(c0);
   h?.disable();
-  return { value, rep: h ? { us, stallMs: h.max / 1e6 } : { us } };
+  const cpuUs = c.user + c.system;
+  return { value, rep: h ? { us, cpuUs, stallMs: h.max / 1e6 } : { us, cpuUs } };
 }
 
 /** One repetition of an adding way in a fresh namespace; throws when the kernel does not hold the workload. */
@@ -183,7 +192,7 @@ export async function childMain(args: Map<string, string>): Promise<void> {
         watched(rep);
       }
     } else if ((SCRAPE_WAYS as readonly string[]).includes(way)) {
-      report.reps = (await scrapeReps(way as ScrapeWay, n, reps, args.get('netns')!)).map((us) => ({ us }));
+      report.reps = await scrapeReps(way as ScrapeWay, n, reps, args.get('netns')!);
     } else if (way === 'list') {
       const ipvs = await Ipvs.open({ netns: args.get('netns')! });
       if (!strace) for (let r = 0; r < 2; r++) await ipvs.listServices({ withDestinations: true }); // warm-up

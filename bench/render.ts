@@ -4,18 +4,26 @@
  * N services x 2 real servers (bench/workload.ts's addresses, counters of
  * many digits) rendered
  *   - whole, into one buffer sized for the text (renderMetrics' way),
- *   - in 64 KiB chunks (metricChunks: what StatusServer sends),
+ *   - in 64 KiB chunks (metricChunks), each a fresh buffer,
+ *   - in chunks handed back to a ChunkPool (what StatusServer does),
  *   - in chunks without the per-real-server rate gauges,
- *   - in chunks through gzip level 1,
+ *   - sent by sendChunks to a stream that drops them, plain and gzip (one
+ *     chunk per turn, as StatusServer sends them), and through zlib's gzip
+ *     stream for comparison (the way before sendChunks),
  * and served by StatusServer to curl (a process of its own), plain and gzip.
+ * "cpu ms" is this process's CPU time (process.cpuUsage, user + system, all
+ * its threads: zlib's pool and the collector's too) over one repetition: for
+ * the curl rows, the server's CPU without curl's.
  * For a host that is not the test kernel: fresh memory, system calls and the
  * loopback cost what they cost here, not what they cost in user-mode Linux.
  */
 import { execFile } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import type { Service, Stats } from '../src/ipvs/types.js';
-import { ByteWriter, StatusServer, estimateBytes, metricChunks, writeMetrics } from '../src/metrics/index.js';
+import { ByteWriter, CHUNK_ROOM, ChunkPool, StatusServer, estimateBytes, metricChunks, writeMetrics } from '../src/metrics/index.js';
+import { sendChunks } from '../src/metrics/send.js';
 import { median } from './env.js';
 import { rip, vip } from './workload.js';
 
@@ -38,13 +46,17 @@ for (let i = 0; i < n; i++) {
 async function row(way: string, once: () => Promise<number> | number): Promise<void> {
   await once(); // warm-up
   const ms: number[] = [];
+  const cpu: number[] = [];
   let bytes = 0;
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     bytes = await once();
+    const c = process.cpuUsage(c0);
     ms.push(performance.now() - t0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  process.stdout.write(`| ${way} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)} | ${(bytes / 1e6).toFixed(1)} |\n`);
+  process.stdout.write(`| ${way} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)} | ${median(cpu).toFixed(0)} | ${(bytes / 1e6).toFixed(1)} |\n`);
 }
 
 function curl(url: string, gzip: boolean): Promise<number> {
@@ -58,20 +70,33 @@ function curl(url: string, gzip: boolean): Promise<number> {
   );
 }
 
-process.stdout.write(`${n.toLocaleString('en-US')} services x 2 real servers, medians of ${reps}\n\n| way | ms | range | MB |\n|---|---:|---:|---:|\n`);
+process.stdout.write(`${n.toLocaleString('en-US')} services x 2 real servers, medians of ${reps}\n\n| way | ms | range | cpu ms | MB |\n|---|---:|---:|---:|---:|\n`);
 await row('whole, one buffer (renderMetrics)', () => {
   const w = new ByteWriter(estimateBytes(services));
   writeMetrics(w, services);
   return w.length;
 });
-const chunked = (opts = {}) => {
+const pool = new ChunkPool((1 << 16) + CHUNK_ROOM);
+const chunked = (opts = {}, back = true) => {
   let b = 0;
-  for (const c of metricChunks(services, undefined, opts)) b += c.length;
+  for (const c of metricChunks(services, undefined, opts, back ? pool : 1 << 16)) {
+    b += c.length;
+    if (back) pool.put(c);
+  }
   return b;
 };
-await row('64 KiB chunks (metricChunks)', () => chunked());
-await row('64 KiB chunks, no per-real-server rates', () => chunked({ backendRates: false }));
-await row('64 KiB chunks through gzip level 1', async () => {
+await row('64 KiB chunks, fresh buffers (metricChunks)', () => chunked({}, false));
+await row('64 KiB chunks, handed back (ChunkPool)', () => chunked());
+await row('64 KiB chunks, handed back, no per-real-server rates', () => chunked({ backendRates: false }));
+const send = (gzip: boolean) =>
+  new Promise<number>((resolve, reject) => {
+    let b = 0;
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => ((b += c.length), cb()) });
+    sendChunks(metricChunks(services, undefined, {}, pool), sink, pool, gzip, (e) => (e ? reject(e) : resolve(b)));
+  });
+await row('sendChunks to a stream, plain (a chunk per turn)', () => send(false));
+await row('sendChunks to a stream, gzip level 1 (deflateRawSync per chunk)', () => send(true));
+await row("64 KiB chunks through zlib's gzip stream, level 1 (before sendChunks)", async () => {
   const gz = createGzip({ level: 1 });
   let b = 0;
   gz.on('data', (d: Buffer) => (b += d.length));

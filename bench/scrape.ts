@@ -1,7 +1,8 @@
 /**
  * The exporter's cost per scrape, next to the listing it is built on:
  *   render:  listServices + the Prometheus text as the server makes it
- *            (metricChunks, 64 KiB at a time), chunks dropped as they come
+ *            (metricChunks, 64 KiB at a time into pooled buffers), each chunk
+ *            handed back as it comes
  *   scrape*: a GET /metrics from StatusServer over loopback, read by curl
  *            (`-o /dev/null`) in a process of its own, as a Prometheus server
  *            would; timed by curl's own clock (connect to last byte, no process
@@ -14,11 +15,13 @@
  * server, rate gauges per real server only when asked for.
  */
 import { execFile } from 'node:child_process';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { get } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { Ipvs } from '../src/index.js';
-import { StatusServer, metricChunks } from '../src/metrics/index.js';
+import { CHUNK_ROOM, ChunkPool, StatusServer, metricChunks } from '../src/metrics/index.js';
 import { settle } from './env.js';
+import type { RepResult } from './library.js';
 
 export const SCRAPE_WAYS = ['render', 'scrape', 'scrape-gzip', 'scrape-norates', 'scrape-norates-gzip'] as const;
 export type ScrapeWay = (typeof SCRAPE_WAYS)[number];
@@ -62,25 +65,45 @@ function check(way: ScrapeWay, text: Buffer, n: number): void {
   if (rates !== (way.includes('norates') ? 0 : 2 * n)) throw new Error(`${way}: ${rates} real server rate gauges`);
 }
 
-export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns: string): Promise<number[]> {
+export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns: string): Promise<RepResult[]> {
   const ipvs = await Ipvs.open({ netns });
   const server = way === 'render' ? undefined : await StatusServer.start({ ipvs, port: 0, history: false, listingTimeoutMs: 600_000, backendRates: !way.includes('norates') });
   const gzip = way.endsWith('-gzip');
+  // As StatusServer does: chunks written into pooled buffers, each handed back once sent.
+  const pool = new ChunkPool((1 << 16) + CHUNK_ROOM);
   const render = async (keep: boolean): Promise<Buffer> => {
     const services = await ipvs.listServices({ withDestinations: true });
     const kept: Buffer[] = [];
-    for (const chunk of metricChunks(services)) if (keep) kept.push(chunk);
+    for (const chunk of metricChunks(services, undefined, {}, pool)) {
+      if (keep) kept.push(Buffer.from(chunk));
+      pool.put(chunk);
+    }
     return Buffer.concat(kept);
   };
-  const once = async (): Promise<number> => {
+  // The server's CPU time of the GET in flight (one at a time).
+  let cpuStart: NodeJS.CpuUsage | undefined;
+  let cpuUs: number | undefined;
+  const started = () => (cpuStart = process.cpuUsage());
+  const finished = () => {
+    const c = process.cpuUsage(cpuStart);
+    cpuUs = c.user + c.system;
+  };
+  subscribe('http.server.request.start', started);
+  subscribe('http.server.response.finish', finished);
+  const once = async (): Promise<RepResult> => {
     if (!server) {
+      const c0 = process.cpuUsage();
       const t0 = process.hrtime.bigint();
       await render(false);
-      return Number(process.hrtime.bigint() - t0) / 1e3;
+      const us = Number(process.hrtime.bigint() - t0) / 1e3;
+      const c = process.cpuUsage(c0);
+      return { us, cpuUs: c.user + c.system };
     }
+    cpuUs = undefined;
     const r = await curl(`${server.url}metrics`, gzip);
     if (r.code !== 200 || r.bytes === 0) throw new Error(`${way}: GET /metrics answered ${r.code} with ${r.bytes} bytes`);
-    return r.seconds * 1e6;
+    if (cpuUs === undefined) throw new Error(`${way}: the server never saw the response finish`);
+    return { us: r.seconds * 1e6, cpuUs };
   };
   try {
     if (server) {
@@ -89,13 +112,15 @@ export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns:
       check(way, gzip ? gunzipSync(body) : body, n);
     } else check(way, await render(true), n);
     for (let r = 0; r < 2; r++) await once(); // warm-up
-    const out: number[] = [];
+    const out: RepResult[] = [];
     for (let r = 0; r < reps; r++) {
       await settle();
       out.push(await once());
     }
     return out;
   } finally {
+    unsubscribe('http.server.request.start', started);
+    unsubscribe('http.server.response.finish', finished);
     await server?.close();
     ipvs.close();
   }

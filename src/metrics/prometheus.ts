@@ -13,9 +13,12 @@
  * names) where it has a metric, so its dashboards keep working; the rest are
  * additions documented in README.md.
  */
-import type { Destination, Service, Stats } from '../ipvs/types.js';
-import { ByteWriter } from './text.js';
-import { HEALTH_STATES, destinationId, type DestinationHealth, type HealthSnapshot } from './health.js';
+import type { Service, Stats } from '../ipvs/types.js';
+import { MAX_EXACT, destColumns, healthColumns, statColumns, tabulate, type Column, type StatColumns, type StatKey, type Table } from './columns.js';
+import { HEALTH_STATES, type HealthSnapshot } from './health.js';
+import { ByteWriter, ChunkPool } from './text.js';
+
+export { escapeLabelValue } from './columns.js';
 
 /** Extra series about whoever renders (the exporter's own listing time and failures). */
 export interface RenderExtras {
@@ -37,7 +40,6 @@ export interface RenderOptions extends RenderExtras {
 }
 
 type Kind = 'counter' | 'gauge';
-type StatKey = keyof Stats;
 
 const COUNTERS: ReadonlyArray<[string, StatKey, string]> = [
   ['connections_total', 'connections', 'Connections scheduled'],
@@ -54,11 +56,6 @@ const RATES: ReadonlyArray<[string, StatKey, string]> = [
   ['outgoing_bytes_per_second', 'bytesOutPerSecond', "Bytes out per second (the kernel's estimator)"],
 ];
 
-/** A label value escaped as the text format asks: backslash, double quote, newline. */
-export function escapeLabelValue(v: string): string {
-  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
-}
-
 function escapeHelp(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
@@ -69,21 +66,6 @@ function num(x: number): string {
   if (x === Infinity) return '+Inf';
   if (x === -Infinity) return '-Inf';
   return String(x);
-}
-
-/**
- * Labels of a service, with node_exporter's names. Empty labels are left out
- * (Prometheus treats `x=""` and no `x` alike): `local_mark` only on firewall
- * mark services, `local_address` only on the others. `family` tells inet
- * from inet6 marks, which may share a number.
- */
-function serviceLabels(s: Service): string {
-  if (s.fwmark !== undefined) {
-    // node_exporter reads the mark from /proc/net/ip_vs, which prints it as %08X.
-    const mark = s.fwmark.toString(16).toUpperCase().padStart(8, '0');
-    return `local_port="0",proto="FWM",local_mark="${mark}",family="${s.family}"`;
-  }
-  return `local_address="${escapeLabelValue(s.address ?? '')}",local_port="${s.port ?? 0}",proto="${(s.protocol ?? '').toUpperCase()}"`;
 }
 
 /**
@@ -102,82 +84,94 @@ export function writeMetrics(w: ByteWriter, services: readonly Service[], health
   for (const _ of writeLines(w, services, health, opts, Infinity));
 }
 
+/** Room a chunk's buffer keeps past the chunk size for the line that crosses it, so it never grows. */
+export const CHUNK_ROOM = 4096;
+
 /**
- * The same text in chunks of about `chunkBytes` (each a buffer of its own,
- * never reused, ending at a line's end), made one at a time as the consumer
- * asks: a server sends a scrape of any size with bounded memory, and while
- * the socket is full other work runs instead of waiting for the whole text.
+ * The same text in chunks (each ending at a line's end), made one at a time
+ * as the consumer asks: a server sends a scrape of any size with bounded
+ * memory, and while the socket is full other work runs instead of waiting
+ * for the whole text. `chunks`: a size (each chunk of about that many bytes
+ * is a buffer of its own), or a ChunkPool whose buffers chunks of about
+ * `pool.bytes - CHUNK_ROOM` are written into; whoever sends a chunk may
+ * then hand it back (`pool.put`) once nothing reads it any more.
  */
-export function* metricChunks(services: readonly Service[], health?: HealthSnapshot, opts: RenderOptions = {}, chunkBytes = 1 << 16): Generator<Buffer, void, undefined> {
-  // Room for the longest line past the mark, so a chunk's buffer never grows.
-  const room = chunkBytes + 4096;
-  const w = new ByteWriter(room);
-  for (const _ of writeLines(w, services, health, opts, chunkBytes)) yield w.take(room);
+export function* metricChunks(services: readonly Service[], health?: HealthSnapshot, opts: RenderOptions = {}, chunks: number | ChunkPool = 1 << 16): Generator<Buffer, void, undefined> {
+  const pool = typeof chunks === 'number' ? new ChunkPool(chunks + CHUNK_ROOM) : chunks;
+  const w = new ByteWriter(pool.bytes, pool);
+  for (const _ of writeLines(w, services, health, opts, pool.bytes - CHUNK_ROOM, pool)) yield w.take();
   if (w.length > 0) yield w.take(256);
 }
 
-/** Writes the text, yielding whenever the writer holds `limit` bytes or more (Infinity: never). */
-function* writeLines(w: ByteWriter, services: readonly Service[], health: HealthSnapshot | undefined, opts: RenderOptions, limit: number): Generator<void, void, undefined> {
-  const svcLabels: Uint8Array[] = [];
-  const svcStats: Stats[] = [];
-  const dests: Destination[] = [];
-  const destStats: Stats[] = [];
-  const destLabels: Uint8Array[] = [];
-  const destIds: string[] = [];
-  const destText: string[] = [];
-  const hd = health?.destinations;
-  for (const s of services) {
-    const base = serviceLabels(s);
-    svcLabels.push(w.piece(`${base},scheduler="${escapeLabelValue(s.scheduler)}"} `));
-    svcStats.push(s.stats);
-    for (const d of s.destinations ?? []) {
-      dests.push(d);
-      destStats.push(d.stats);
-      const text = `${base},remote_address="${escapeLabelValue(d.address)}",remote_port="${d.port}",forwarding="${d.forwarding}"`;
-      destLabels.push(w.piece(`${text}} `));
-      if (hd) destText.push(text);
-      if (hd) destIds.push(destinationId(s, d));
-    }
+/**
+ * Writes the text, yielding whenever the writer holds `limit` bytes or more
+ * (Infinity: never). With a pool, the label sets and columns are written
+ * into memory borrowed from it, given back when the text is done or left.
+ */
+function* writeLines(w: ByteWriter, services: readonly Service[], health: HealthSnapshot | undefined, opts: RenderOptions, limit: number, pool?: ChunkPool): Generator<void, void, undefined> {
+  const t = tabulate(services, pool);
+  const borrowed: Array<{ memory: ArrayBufferLike }> = [t.arena];
+  try {
+    yield* writeFamilies(w, services, health, opts, limit, t, (stats) => {
+      const cols = statColumns(stats, pool);
+      borrowed.push({ memory: cols.connections.values.buffer });
+      return cols;
+    });
+  } finally {
+    for (const b of borrowed) pool?.giveBack(b.memory);
   }
+}
+
+function* writeFamilies(w: ByteWriter, services: readonly Service[], health: HealthSnapshot | undefined, opts: RenderOptions, limit: number, t: Table, columns: (stats: readonly Stats[]) => StatColumns): Generator<void, void, undefined> {
+  w.copiesFrom(t.arena);
+  const { svcLabels, destLabels } = t;
   const head = (name: string, kind: Kind | 'histogram', help: string) => w.text(`# HELP ${name} ${escapeHelp(help)}\n# TYPE ${name} ${kind}\n`);
-  // One family: a series per label set (its bytes end in "} "), value by index (undefined: no series).
-  const family = function* (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], value: (i: number) => number | bigint | undefined): Generator<void, void, undefined> {
+  // One family: a series per label set (its bytes end in "} "), the value from its column.
+  const family = function* (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], col: Column): Generator<void, void, undefined> {
     head(name, kind, help);
     const open = w.piece(`${name}{`);
+    const { values, big } = col;
     for (let i = 0; i < labels.length; i++) {
-      const v = value(i);
-      if (v === undefined) continue;
+      const v = values[i]!;
+      if (v !== v) continue; // NaN: no series
       w.bytes(open);
       w.bytes(labels[i]!);
-      w.uint(v);
+      if (v > MAX_EXACT && big) w.text(big(i).toString());
+      else w.uint(v);
       w.byte(10);
       if (w.length >= limit) yield;
     }
   };
-  const statFamilies = function* (prefix: string, what: string, labels: readonly Uint8Array[], stats: readonly Stats[], rates: boolean): Generator<void, void, undefined> {
-    for (const [suffix, key, help] of COUNTERS) yield* family(`${prefix}${suffix}`, 'counter', `${help}, ${what}`, labels, (i) => stats[i]![key]);
-    if (rates) for (const [suffix, key, help] of RATES) yield* family(`${prefix}${suffix}`, 'gauge', `${help}, ${what}`, labels, (i) => stats[i]![key]);
+  const statFamilies = function* (prefix: string, what: string, labels: readonly Uint8Array[], cols: StatColumns, rates: boolean): Generator<void, void, undefined> {
+    for (const [suffix, key, help] of COUNTERS) yield* family(`${prefix}${suffix}`, 'counter', `${help}, ${what}`, labels, cols[key]);
+    if (rates) for (const [suffix, key, help] of RATES) yield* family(`${prefix}${suffix}`, 'gauge', `${help}, ${what}`, labels, cols[key]);
   };
 
   // Whole-table totals, as node_exporter's (there: /proc/net/ip_vs_stats; here: the sum over services).
   for (const [suffix, key, help] of COUNTERS) {
     let sum = 0n;
-    for (const st of svcStats) sum += st[key];
+    for (const st of t.svcStats) sum += st[key];
     head(`node_ipvs_${suffix}`, 'counter', `${help}, all services together`);
     w.text(`node_ipvs_${suffix} ${sum}\n`);
   }
   // Per service.
-  yield* statFamilies('node_ipvs_service_', 'per virtual service', svcLabels, svcStats, true);
+  yield* statFamilies('node_ipvs_service_', 'per virtual service', svcLabels, columns(t.svcStats), true);
 
   // Per real server: node_exporter's three first.
-  yield* family('node_ipvs_backend_connections_active', 'gauge', 'The current active connections by local and remote address.', destLabels, (i) => dests[i]!.activeConnections);
-  yield* family('node_ipvs_backend_connections_inactive', 'gauge', 'The current inactive connections by local and remote address.', destLabels, (i) => dests[i]!.inactiveConnections);
-  yield* family('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address (the kernel schedules by it).', destLabels, (i) => dests[i]!.weight);
-  yield* family('node_ipvs_backend_connections_persistent', 'gauge', 'Persistence templates (connections of persistent services) of the real server', destLabels, (i) => dests[i]!.persistentConnections);
-  yield* statFamilies('node_ipvs_backend_', 'per real server', destLabels, destStats, opts.backendRates !== false);
+  const dc = destColumns(t.dests);
+  yield* family('node_ipvs_backend_connections_active', 'gauge', 'The current active connections by local and remote address.', destLabels, dc.active);
+  yield* family('node_ipvs_backend_connections_inactive', 'gauge', 'The current inactive connections by local and remote address.', destLabels, dc.inactive);
+  yield* family('node_ipvs_backend_weight', 'gauge', 'The current backend weight by local and remote address (the kernel schedules by it).', destLabels, dc.weight);
+  yield* family('node_ipvs_backend_connections_persistent', 'gauge', 'Persistence templates (connections of persistent services) of the real server', destLabels, dc.persistent);
+  yield* statFamilies('node_ipvs_backend_', 'per real server', destLabels, columns(t.destStats), opts.backendRates !== false);
 
-  if (hd) yield* family('node_ipvs_backend_weight_configured', 'gauge', 'The weight the configuration gives the real server (node_ipvs_backend_weight is what the kernel has now); only for real servers a checker reports on', destLabels, (i) => hd.get(destIds[i]!)?.configuredWeight);
-  if (hd) yield* writeHealth(w, head, family, destLabels, destText, destIds, hd, limit);
+  if (health?.destinations) {
+    const hc = healthColumns(services, health.destinations);
+    yield* family('node_ipvs_backend_weight_configured', 'gauge', 'The weight the configuration gives the real server (node_ipvs_backend_weight is what the kernel has now); only for real servers a checker reports on', destLabels, hc.configured);
+    // Label text without the closing "} ", for series that add a label (only with health).
+    const text = destLabels.map((l) => Buffer.from(l.buffer, l.byteOffset, l.length - 2).toString('utf8'));
+    yield* writeHealth(w, head, family, destLabels, text, hc, limit);
+  }
   const r = health?.reconcile;
   const one = (name: string, kind: Kind, help: string, v: number | undefined) => {
     if (v === undefined) return;
@@ -196,28 +190,25 @@ function* writeLines(w: ByteWriter, services: readonly Service[], health: Health
   one('ipvs_exporter_listing_errors_total', 'counter', 'Listings that failed', opts.listingErrors);
 }
 
-type Family = (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], value: (i: number) => number | bigint | undefined) => Generator<void, void, undefined>;
+type Family = (name: string, kind: Kind, help: string, labels: readonly Uint8Array[], col: Column) => Generator<void, void, undefined>;
 type Head = (name: string, kind: Kind | 'histogram', help: string) => void;
 
 /** Per real server health: up, a state set, transitions, check duration histograms. */
-function* writeHealth(w: ByteWriter, head: Head, family: Family, labels: readonly Uint8Array[], text: readonly string[], ids: readonly string[], hd: ReadonlyMap<string, DestinationHealth>, limit: number): Generator<void, void, undefined> {
-  yield* family('ipvs_agent_backend_up', 'gauge', 'Whether the health checks pass (1) or not (0); absent for real servers without checks', labels, (i) => {
-    const h = hd.get(ids[i]!);
-    return h ? (h.state === 'up' ? 1 : 0) : undefined;
-  });
+function* writeHealth(w: ByteWriter, head: Head, family: Family, labels: readonly Uint8Array[], text: readonly string[], hc: ReturnType<typeof healthColumns>, limit: number): Generator<void, void, undefined> {
+  yield* family('ipvs_agent_backend_up', 'gauge', 'Whether the health checks pass (1) or not (0); absent for real servers without checks', labels, hc.up);
   // A state set: one series per state, 1 for the current one.
   const state = 'ipvs_agent_backend_state';
   head(state, 'gauge', "The real server's health state (1 for the current one)");
   for (let i = 0; i < labels.length; i++) {
-    const h = hd.get(ids[i]!);
+    const h = hc.of[i];
     if (h) for (const st of HEALTH_STATES) w.text(`${state}{${text[i]},state="${st}"} ${h.state === st ? 1 : 0}\n`);
     if (w.length >= limit) yield;
   }
-  yield* family('ipvs_agent_backend_transitions_total', 'counter', 'Health state changes of the real server', labels, (i) => hd.get(ids[i]!)?.transitions);
+  yield* family('ipvs_agent_backend_transitions_total', 'counter', 'Health state changes of the real server', labels, hc.transitions);
   const hist = 'ipvs_agent_check_duration_seconds';
   head(hist, 'histogram', "Durations of the real server's health checks");
   for (let i = 0; i < labels.length; i++) {
-    const h = hd.get(ids[i]!)?.checkDurations;
+    const h = hc.of[i]?.checkDurations;
     if (!h) continue;
     const l = text[i];
     for (let b = 0; b < h.bounds.length; b++) w.text(`${hist}_bucket{${l},le="${num(h.bounds[b]!)}"} ${h.counts[b]}\n`);
