@@ -154,8 +154,10 @@ export function diff({ current, desired, owned, options, draining }: DiffInput):
     }
     if (added || order === 'always') second.push(...orderChanges((key ??= keyOfDesired(want)), wanted, port, have));
   }
-  const add: number[] = [];
-  for (let i = 0; i < services.length; i++) if (listed[i] === 0) add.push(i);
+  let matched = 0;
+  for (let i = 0; i < services.length; i++) matched += listed[i]!;
+  const add = new Array<number>(services.length - matched);
+  for (let i = 0, k = 0; i < services.length; i++) if (listed[i] === 0) add[k++] = i;
   return { sysctls: [], first: removals.length ? [...removals, ...updates] : updates, added: add, second, services };
 }
 

@@ -15,13 +15,17 @@ import type { Service } from '../ipvs/types.js';
 
 const PROTOCOL_CODES: Readonly<Record<string, number>> = { tcp: 1, udp: 2, sctp: 3 };
 
-/** An IPv4 service's key as one number, or -1 when it has none (IPv6, firewall mark, bad input). */
+/**
+ * An IPv4 service's key as one number, or -1 when it has none (IPv6,
+ * firewall mark, bad input). Address first, then port, then protocol: the
+ * order `ipvs export` writes services in, so its files come sorted.
+ */
 export function numericKey(protocol: unknown, address: unknown, port: unknown): number {
   const p = typeof protocol === 'string' ? (PROTOCOL_CODES[protocol] ?? 0) : 0;
   if (p === 0 || !isPort(port)) return -1;
   const a = ipv4(address);
   if (a === NOT_IPV4) return -1;
-  return (p * 4294967296 + (a >>> 0)) * 65536 + port;
+  return ((a >>> 0) * 65536 + port) * 4 + p;
 }
 
 export class ServiceIndex {
@@ -29,6 +33,8 @@ export class ServiceIndex {
   private keys: Float64Array;
   private positions: Uint32Array;
   private count = 0;
+  /** Whether the keys came in increasing order (files from `ipvs export` do): then seal() has nothing to sort. */
+  private ascending = true;
   private readonly ids = new Map<string, number>();
 
   constructor(capacity: number) {
@@ -39,6 +45,7 @@ export class ServiceIndex {
   /** Adds the service at `position` by its numeric key (duplicates are found by seal()). */
   addKey(position: number, key: number): void {
     if (this.count === this.keys.length) this.growTo(this.count * 2);
+    if (this.count > 0 && !(key > this.keys[this.count - 1]!)) this.ascending = false;
     this.keys[this.count] = key;
     this.positions[this.count++] = position;
   }
@@ -57,6 +64,7 @@ export class ServiceIndex {
    * of position (the earliest of equal keys is the one kept).
    */
   seal(): Array<[number, number]> {
+    if (this.ascending) return [];
     const n = this.count;
     const keys = this.keys;
     const positions = this.positions;

@@ -137,7 +137,8 @@ export function checkDesired(desired: unknown, owns?: Ownership): Wanted {
 /** Checks every service; `byId`: catch services listed twice as they come (identity strings). */
 function checkAll(services: unknown[], owned: ((key: ServiceKey) => boolean) | undefined, problems: StateProblem[], byId: boolean): { wanted: Wanted; twins: boolean; before: number } {
   const before = problems.length;
-  const out: DesiredService[] = [];
+  // (filled in place: a state with a problem throws, so one without has them all)
+  const out = new Array<DesiredService>(services.length);
   const index = new ServiceIndex(services.length);
   for (let i = 0; i < services.length; i++) {
     const n = checkOne(services[i], i, index, byId, problems);
@@ -146,7 +147,7 @@ function checkAll(services: unknown[], owned: ((key: ServiceKey) => boolean) | u
       problems.push({ path: svcPath(i), message: `virtual service ${checkServiceKey('service', keyOfDesired(n)).label} is outside what this apply owns` });
       continue;
     }
-    out.push(n);
+    out[i] = n;
   }
   const twins = index.seal();
   if (twins.length && !byId) return { wanted: { services: out, index }, twins: true, before };
