@@ -78,6 +78,11 @@ class OpList {
   name(i: number): OpName {
     return this.nameBlocks[i >> SHIFT]![i & (BLOCK - 1)]!;
   }
+  /** Replaces operation i's arguments. */
+  set(i: number, a: unknown, b: unknown): void {
+    this.argBlocks[i >> SHIFT]![2 * (i & (BLOCK - 1))] = a;
+    this.argBlocks[i >> SHIFT]![2 * (i & (BLOCK - 1)) + 1] = b;
+  }
   arg(i: number, which: 0 | 1): unknown {
     return this.argBlocks[i >> SHIFT]![2 * (i & (BLOCK - 1)) + which];
   }
@@ -219,12 +224,14 @@ export class Batch {
     // (only for updates that pass their checks: bad input reads nothing either)
     let services = false;
     let withDestinations = false;
-    for (let i = 0; i < ops.length && !withDestinations; i++) {
+    for (let i = 0; i < ops.length; i++) {
       const name = ops.name(i);
-      if ((name === 'updateService' || name === 'updateDestination') && passes(name, ops.arg(i, 0), ops.arg(i, 1))) {
-        services = true;
-        withDestinations = name === 'updateDestination';
-      }
+      if (name !== 'updateService' && name !== 'updateDestination') continue;
+      const args = checked(name, ops.arg(i, 0), ops.arg(i, 1));
+      if (!args) continue;
+      ops.set(i, args[0], args[1]);
+      services = true;
+      withDestinations ||= name === 'updateDestination';
     }
     if (!services || this.opts.merge === false) return undefined;
     return this.readServices(withDestinations);
@@ -296,13 +303,24 @@ const SUCCESS: Readonly<Record<OpName, BatchResult>> = {
 };
 
 /** Whether an update passes the checks it can pass before the merge (see merge.ts). */
-function passes(name: OpName, a: unknown, b: unknown): boolean {
+const KEY_FIELDS = ['protocol', 'address', 'port', 'fwmark', 'family'] as const;
+
+/**
+ * An update's arguments as checked plain data (read once), or undefined when
+ * they fail their checks. The batch builds from this copy, not the caller's
+ * objects again: input whose getters answer differently on a second read
+ * would otherwise be refused only after the state was read.
+ */
+function checked(name: OpName, a: unknown, b: unknown): [unknown, unknown] | undefined {
   try {
-    if (name === 'updateService') serviceUpdate(name, a as ServiceSpec);
-    else if (name === 'updateDestination') destinationUpdate(name, checkServiceKey(name, a as ServiceKey), b as DestinationSpec);
-    return true;
+    if (name === 'updateService') return [serviceUpdate(name, a as ServiceSpec), b];
+    checkServiceKey(name, a as ServiceKey);
+    const k = a as Record<string, unknown>;
+    const key: Record<string, unknown> = {};
+    for (const f of KEY_FIELDS) if (k[f] !== undefined) key[f] = k[f];
+    return [key, destinationUpdate(name, checkServiceKey(name, key as unknown as ServiceKey), b as DestinationSpec)];
   } catch {
-    return false;
+    return undefined;
   }
 }
 
