@@ -17,7 +17,7 @@ import { destinationId, type DestinationHealth } from './health.js';
 import { ByteWriter, type ChunkPool } from './text.js';
 
 /** The largest whole number a double holds exactly (2^53 - 1). */
-export const MAX_EXACT = 9007199254740991;
+export const MAX_EXACT = Number.MAX_SAFE_INTEGER;
 
 /** One family's values by series index (NaN: no series); `big(i)` for values above MAX_EXACT. */
 export interface Column {

@@ -20,7 +20,7 @@ export class ByteWriter {
     private readonly pool?: ChunkPool,
   ) {
     if (typeof initial !== 'number') this.buf = initial;
-    else this.buf = pool && initial === pool.bytes ? pool.get() : Buffer.allocUnsafe(Math.max(initial, 256));
+    else this.buf = this.fresh(initial);
   }
 
   /** The memory written into now (to give back to a ChunkPool once nothing reads what was written). */
@@ -34,9 +34,14 @@ export class ByteWriter {
    */
   take(nextBytes = this.buf.length): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = this.pool && nextBytes === this.pool.bytes ? this.pool.get() : Buffer.allocUnsafe(Math.max(nextBytes, 256));
+    this.buf = this.fresh(nextBytes);
     this.pos = 0;
     return out;
+  }
+
+  /** A buffer for `bytes`: the pool's when it is of the pool's size. */
+  private fresh(bytes: number): Buffer {
+    return this.pool && bytes === this.pool.bytes ? this.pool.get() : Buffer.allocUnsafe(Math.max(bytes, 256));
   }
 
   /** Appends bytes made by piece(). */
@@ -77,7 +82,7 @@ export class ByteWriter {
       if (v > 9007199254740991n) return this.text(v.toString());
       v = Number(v);
     }
-    if (!(v >= 0 && v <= 9007199254740991 && Math.floor(v) === v)) return this.text(String(v));
+    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && Math.floor(v) === v)) return this.text(String(v));
     if (this.pos + 16 > this.buf.length) this.grow(16);
     const buf = this.buf;
     // Digits counted, then written from the last one: below 2^32 with 32-bit

@@ -94,7 +94,7 @@ function queueAll(b: Batch, changes: Change[]): { results: ChangeResult[]; sent:
 export async function execute(ipvs: BatchClient, plan: Diff, drains: DrainTracker): Promise<ApplyResult> {
   const { sysctls, first, added, second, services } = plan;
   const sysctlResults = new Array<ChangeResult>(sysctls.length);
-  let sent = sysctls.length ? await writeSysctls(ipvs, sysctls, sysctls.length, sysctlResults) : 0;
+  let sent = sysctls.length ? await writeSysctls(ipvs, sysctls, sysctlResults) : 0;
 
   // Round one: removals and updates, then the adds of new services.
   // (merge: false: every change carries all its settings, and the state was read already)
@@ -152,7 +152,8 @@ export async function execute(ipvs: BatchClient, plan: Diff, drains: DrainTracke
     }
     return out;
   };
-  return lazyResult(sent, failed, started, added.length ? spell : undefined, spell);
+  if (added.length === 0) return { changes: spell(), sent, failed, drains: started };
+  return lazyResult(sent, failed, started, spell);
 }
 
 /**
@@ -160,8 +161,7 @@ export async function execute(ipvs: BatchClient, plan: Diff, drains: DrainTracke
  * made when first read (and kept): a caller that looks only at `failed`
  * never pays for 30,000 result objects.
  */
-function lazyResult(sent: number, failed: number, drains: DrainHandle[], lazy: (() => ChangeResult[]) | undefined, eager: () => ChangeResult[]): ApplyResult {
-  if (!lazy) return { changes: eager(), sent, failed, drains };
+function lazyResult(sent: number, failed: number, drains: DrainHandle[], lazy: () => ChangeResult[]): ApplyResult {
   const result = { sent, failed, drains } as ApplyResult;
   Object.defineProperty(result, 'changes', {
     enumerable: true,

@@ -19,13 +19,13 @@ import type { DesiredService } from './types.js';
 type AddressKeyed = { protocol: 'tcp' | 'udp' | 'sctp'; address: string; port: number };
 type MarkKeyed = { fwmark: number; family?: AddressFamily };
 
-export const isFwmark = (d: DesiredService): boolean => (d as Partial<MarkKeyed>).fwmark !== undefined;
+const isFwmark = (d: DesiredService): boolean => (d as Partial<MarkKeyed>).fwmark !== undefined;
 
 /** The port real servers default to: the service's (0 for firewall marks). */
 export const servicePort = (d: DesiredService): number => (isFwmark(d) ? 0 : (d as AddressKeyed).port);
 
 /** The family of a validated, canonical desired service. */
-export function familyOf(d: DesiredService): AddressFamily {
+function familyOf(d: DesiredService): AddressFamily {
   if (isFwmark(d)) return (d as MarkKeyed).family ?? 'inet';
   return ipv4((d as AddressKeyed).address) !== NOT_IPV4 ? 'inet' : 'inet6';
 }

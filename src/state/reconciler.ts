@@ -95,7 +95,10 @@ export class Reconciler {
         const id = desiredId(w);
         const port = servicePort(w);
         if (draining.has(drainId(id))) restored.push(drainId(id));
-        for (const x of w.destinations ?? []) if (draining.has(drainId(id, wantedDestId(x, port)))) restored.push(drainId(id, wantedDestId(x, port)));
+        for (const x of w.destinations ?? []) {
+          const dest = drainId(id, wantedDestId(x, port));
+          if (draining.has(dest)) restored.push(dest);
+        }
       }
     }
     return { diff: d, restored };

@@ -44,10 +44,10 @@ export function readSysctls(client: SysctlClient, operation: string): Promise<Pa
   return client.getSysctls();
 }
 
-/** Writes sysctl changes [0, n) of `changes` one by one, each result at its place; returns how many were written. */
-export async function writeSysctls(client: SysctlClient, changes: Change[], n: number, results: ChangeResult[]): Promise<number> {
+/** Writes sysctl changes one by one, each result at its place in `results`; returns how many were written. */
+export async function writeSysctls(client: SysctlClient, changes: Change[], results: ChangeResult[]): Promise<number> {
   let written = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < changes.length; i++) {
     const c = changes[i] as SysctlChange;
     try {
       await client.setSysctls!({ [c.sysctl]: c.value });
