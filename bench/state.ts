@@ -61,7 +61,11 @@ async function timed(way: string, f: () => Promise<unknown>, keep: boolean): Pro
   const t0 = process.hrtime.bigint();
   await f();
   const us = Number(process.hrtime.bigint() - t0) / 1000;
-  if (keep) faults.set(way, [...(faults.get(way) ?? []), process.resourceUsage().minorPageFault - f0]);
+  if (keep) {
+    const seen = faults.get(way) ?? [];
+    seen.push(process.resourceUsage().minorPageFault - f0);
+    faults.set(way, seen);
+  }
   return us;
 }
 

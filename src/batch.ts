@@ -5,6 +5,7 @@
 import { IpvsError, asInputError } from './errors.js';
 import type { Request, RequestSource, Settle } from './netlink/request.js';
 import { CHANGES, type ChangeName, writeFast } from './ipvs/changes.js';
+import { isRecord } from './ipvs/input.js';
 import { keyOf } from './ipvs/keys.js';
 import { destinationUpdate, mergeDestination, mergeService, serviceUpdate } from './ipvs/merge.js';
 import type { DestinationKey, DestinationSpec, Service, ServiceKey, ServiceSpec, Timeouts } from './ipvs/types.js';
@@ -302,7 +303,7 @@ const SUCCESS: Readonly<Record<OpName, BatchResult>> = {
   setTimeouts: success('setTimeouts'),
 };
 
-/** Whether an update passes the checks it can pass before the merge (see merge.ts). */
+/** The fields of a service key, copied out of a real-server update's service argument. */
 const KEY_FIELDS = ['protocol', 'address', 'port', 'fwmark', 'family'] as const;
 
 /**
@@ -314,10 +315,12 @@ const KEY_FIELDS = ['protocol', 'address', 'port', 'fwmark', 'family'] as const;
 function checked(name: OpName, a: unknown, b: unknown): [unknown, unknown] | undefined {
   try {
     if (name === 'updateService') return [serviceUpdate(name, a as ServiceSpec), b];
-    checkServiceKey(name, a as ServiceKey);
-    const k = a as Record<string, unknown>;
+    if (!isRecord(a)) return undefined;
     const key: Record<string, unknown> = {};
-    for (const f of KEY_FIELDS) if (k[f] !== undefined) key[f] = k[f];
+    for (const f of KEY_FIELDS) {
+      const v = (a as Record<string, unknown>)[f];
+      if (v !== undefined) key[f] = v;
+    }
     return [key, destinationUpdate(name, checkServiceKey(name, key as unknown as ServiceKey), b as DestinationSpec)];
   } catch {
     return undefined;

@@ -119,11 +119,6 @@ export class ByteWriter {
     return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, end - start);
   }
 
-  /** Whether every byte so far is ASCII. */
-  get isAscii(): boolean {
-    return this.ascii;
-  }
-
   /** Told that bytes of another writer will be copied in with bytes() (for toString's decoding). */
   copiesFrom(other: ByteWriter): void {
     if (!other.ascii) this.ascii = false;
