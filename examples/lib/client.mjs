@@ -9,12 +9,36 @@
 //
 // Every request is a new connection (agent: false) or a new UDP socket, which
 // is what makes IPVS schedule it afresh. Exits when stdin closes.
+//
+// Each TCP connection gets a source port no earlier connection of this client
+// used. Left to the kernel, a port is unique per destination only, so the
+// client reuses it for another VIP; a backend behind both VIPs sees the same
+// (client address, port) again while its socket of the earlier connection is
+// still in TIME_WAIT or closing. It refuses the SYN, the client resets and
+// retries, and IPVS schedules the retry afresh: one request, two picks, and a
+// round robin split off by one. Real clients meet this too; a lab that counts
+// picks must not.
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
 import { serveCommands } from './commands.mjs';
 
 const held = [];
+const ports = sourcePorts();
+
+/**
+ * Source ports below the kernel's ephemeral range (32768 up by default), so no
+ * automatic choice takes one, handed out in turn: reused only after 22,768
+ * connections, far more than any run makes.
+ */
+function sourcePorts(first = 10000, last = 32767) {
+  let next = first;
+  return () => {
+    const port = next;
+    next = next === last ? first : next + 1;
+    return port;
+  };
+}
 
 /**
  * One HTTP GET; resolves to {backend, port, client} or {error}. A success
@@ -23,7 +47,7 @@ const held = [];
  */
 function httpOnce({ host, port, localAddress, timeoutMs = 5000 }) {
   return new Promise((resolve) => {
-    const req = http.get({ host, port, path: '/', agent: false, localAddress, timeout: timeoutMs }, (res) => {
+    const req = http.get({ host, port, path: '/', agent: false, localAddress, localPort: ports(), timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
@@ -79,7 +103,7 @@ async function many(once, { count = 1, concurrency = 1, ...opts }) {
 async function hold({ host, port, count = 1, localAddress }) {
   const opened = await Promise.all(
     Array.from({ length: count }, () => new Promise((resolve, reject) => {
-      const s = net.connect({ host, port, localAddress }, () => resolve(s));
+      const s = net.connect({ host, port, localAddress, localPort: ports() }, () => resolve(s));
       s.once('error', reject);
     })),
   );
