@@ -35,6 +35,9 @@ const LEVEL = 1;
  * CPU: bench:render "StatusServer to curl, gzip" (test kernel 1.65-1.93 s ->
  * 1.12-1.33 s CPU; host 289-383 -> 270-324 ms) and the scrape rows of
  * `npm run bench -- --only-list` (gzip over plain +38 -> +13 us per service).
+ * Both measured while the benches still forked curl from the serving process
+ * (README: most of those faults were that fork's copy-on-write); the gain
+ * without the fork is not measured yet.
  */
 const OUT_CHUNK = 1024;
 // ID1 ID2, deflate, no flags, no time, XFL 4 (fastest), OS 255 (unknown).
