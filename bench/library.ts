@@ -17,7 +17,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Ipvs } from '../src/index.js';
 import { compareSaved, makeWorkload, type Workload } from './workload.js';
-import { createNetns, inNetns, settle } from './env.js';
+import { CommandShell, settle } from './env.js';
 import { SCRAPE_WAYS, scrapeReps, type ScrapeWay } from './scrape.js';
 
 export type LibraryWay = 'seq' | 'conc' | 'batch' | 'list' | 'control' | 'promises' | ScrapeWay;
@@ -148,25 +148,25 @@ async function timed<T>(fn: () => Promise<T>, watch = false): Promise<{ value: T
 }
 
 /** One repetition of an adding way in a fresh namespace; throws when the kernel does not hold the workload. */
-async function addRep(way: LibraryWay, w: Workload, watch = false): Promise<RepResult> {
+async function addRep(way: LibraryWay, w: Workload, sh: CommandShell, watch = false): Promise<RepResult> {
   if (way === 'promises') {
     await settle();
     return (await timed(() => promisesAlone(w), watch)).rep;
   }
-  const ns = createNetns();
+  const ns = await sh.createNetns();
   try {
     await settle();
     const ipvs = await Ipvs.open({ netns: ns.name });
     try {
       const { rep } = await timed(() => add(way, ipvs, w), watch);
-      const wrong = compareSaved(w, inNetns(ns.name, 'ipvsadm', ['-Sn']));
+      const wrong = compareSaved(w, await sh.run(`ip netns exec ${ns.name} ipvsadm -Sn`));
       if (wrong) throw new Error(`${way}, n=${w.n}: ${wrong}`);
       return rep;
     } finally {
       ipvs.close();
     }
   } finally {
-    ns.remove();
+    await ns.remove();
   }
 }
 
@@ -215,9 +215,14 @@ export async function childMain(args: Map<string, string>): Promise<void> {
     } else {
       // Warm-up: compiled code, and a heap grown to its working size, as
       // in any process that has been running for a while.
-      for (let r = 0; r < 2; r++) await addRep(way, w);
-      for (let r = 0; r < reps; r++) report.reps.push(await addRep(way, w));
-      for (let r = 0; r < reps; r++) watched(await addRep(way, w, true));
+      const sh = new CommandShell();
+      try {
+        for (let r = 0; r < 2; r++) await addRep(way, w, sh);
+        for (let r = 0; r < reps; r++) report.reps.push(await addRep(way, w, sh));
+        for (let r = 0; r < reps; r++) watched(await addRep(way, w, sh, true));
+      } finally {
+        sh.close();
+      }
     }
   } catch (e) {
     report.error = (e as Error).message;

@@ -17,19 +17,20 @@
  * For a host that is not the test kernel: fresh memory, system calls and the
  * loopback cost what they cost here, not what they cost in user-mode Linux.
  */
-import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { createGzip } from 'node:zlib';
 import type { Service, Stats } from '../src/ipvs/types.js';
 import { ByteWriter, CHUNK_ROOM, ChunkPool, StatusServer, estimateBytes, metricChunks, writeMetrics } from '../src/metrics/index.js';
 import { sendChunks } from '../src/metrics/send.js';
-import { median } from './env.js';
+import { CommandShell, median } from './env.js';
 import { rip, vip } from './workload.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '10000' }, reps: { type: 'string', default: '7' } } });
 const n = Number(values.n);
 const reps = Number(values.reps);
+/** curl's shell, started before anything is timed. */
+const sh = new CommandShell();
 
 const stats = (k: number): Stats => {
   const b = BigInt(k) * 1_000_003n;
@@ -59,15 +60,12 @@ async function row(way: string, once: () => Promise<number> | number): Promise<v
   process.stdout.write(`| ${way} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)} | ${median(cpu).toFixed(0)} | ${(bytes / 1e6).toFixed(1)} |\n`);
 }
 
-function curl(url: string, gzip: boolean): Promise<number> {
-  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', ...(gzip ? ['-H', 'Accept-Encoding: gzip'] : []), url];
-  return new Promise((resolve, reject) =>
-    execFile('curl', args, (err, out) => {
-      const [code, size] = out.trim().split(' ').map(Number);
-      if (err || code !== 200) reject(new Error(`curl: ${err?.message ?? code}`));
-      else resolve(size!);
-    }),
-  );
+/** curl's GET, run by `sh` (the serving process never forks: bench/env.ts). */
+async function curl(sh: CommandShell, url: string, gzip: boolean): Promise<number> {
+  const out = await sh.run(`curl -s -o /dev/null -w '%{http_code} %{size_download}' ${gzip ? "-H 'Accept-Encoding: gzip' " : ''}'${url}'`);
+  const [code, size] = out.trim().split(' ').map(Number);
+  if (code !== 200) throw new Error(`curl: status ${code}`);
+  return size!;
 }
 
 process.stdout.write(`${n.toLocaleString('en-US')} services x 2 real servers, medians of ${reps}\n\n| way | ms | range | cpu ms | MB |\n|---|---:|---:|---:|---:|\n`);
@@ -109,8 +107,9 @@ await row("64 KiB chunks through zlib's gzip stream, level 1 (before sendChunks)
 for (const backendRates of [true, false]) {
   const server = await StatusServer.start({ ipvs: { listServices: async () => services }, port: 0, history: false, backendRates });
   try {
-    for (const gzip of [false, true]) await row(`StatusServer to curl${gzip ? ', gzip' : ''}${backendRates ? '' : ', no per-real-server rates'}`, () => curl(`${server.url}metrics`, gzip));
+    for (const gzip of [false, true]) await row(`StatusServer to curl${gzip ? ', gzip' : ''}${backendRates ? '' : ', no per-real-server rates'}`, () => curl(sh, `${server.url}metrics`, gzip));
   } finally {
     await server.close();
   }
 }
+sh.close();

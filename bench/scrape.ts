@@ -14,14 +14,12 @@
  * Each way's text is checked once, untimed: one connections counter per real
  * server, rate gauges per real server only when asked for.
  */
-import { spawn } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { get } from 'node:http';
-import { createInterface } from 'node:readline';
 import { gunzipSync } from 'node:zlib';
 import { Ipvs } from '../src/index.js';
 import { CHUNK_ROOM, ChunkPool, StatusServer, metricChunks } from '../src/metrics/index.js';
-import { settle } from './env.js';
+import { CommandShell, settle } from './env.js';
 import type { RepResult } from './library.js';
 
 export const SCRAPE_WAYS = ['render', 'scrape', 'scrape-gzip', 'scrape-norates', 'scrape-norates-gzip'] as const;
@@ -35,31 +33,15 @@ function count(hay: Buffer, needle: string): number {
 }
 
 /**
- * GETs by curl, each run by one shell started before anything is timed, so
- * the serving process never forks while it is measured: a fork leaves every
- * page of the forking process copy-on-write, and each page it writes next
- * takes a fault (on the host, ~6,000 a scrape; in the test kernel 100-200 us
- * each). That is the rig's cost, not the exporter's: Prometheus scrapes from
- * another process, usually another machine. Each answer: status, bytes
- * received, seconds from start to the last byte.
+ * A GET by curl, run by `sh` (started before anything is timed, so the
+ * serving process never forks while it is measured: bench/env.ts; curl
+ * started by the server charged each scrape ~6,000 faults on the host).
+ * Status, bytes received, seconds from start to the last byte.
  */
-function curlShell(): { get(url: string, gzip: boolean): Promise<{ code: number; bytes: number; seconds: number }>; close(): void } {
-  const loop = 'while read -r gz url; do if [ "$gz" = 1 ]; then set -- -H "Accept-Encoding: gzip"; else set --; fi; ' +
-    'curl -s --max-time 600 -o /dev/null -w "%{http_code} %{size_download} %{time_total}\n" "$@" "$url" || echo "0 0 0"; done';
-  const child = spawn('sh', ['-c', loop], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting: ((line: string) => void)[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => waiting.shift()?.(l));
-  return {
-    get: (url, gzip) =>
-      new Promise((resolve) => {
-        waiting.push((line) => {
-          const [code, bytes, seconds] = line.trim().split(' ').map(Number);
-          resolve({ code: code!, bytes: bytes!, seconds: seconds! });
-        });
-        child.stdin!.write(`${gzip ? 1 : 0} ${url}\n`);
-      }),
-    close: () => child.stdin!.end(),
-  };
+async function curl(sh: CommandShell, url: string, gzip: boolean): Promise<{ code: number; bytes: number; seconds: number }> {
+  const out = await sh.run(`curl -s --max-time 600 -o /dev/null -w '%{http_code} %{size_download} %{time_total}' ${gzip ? "-H 'Accept-Encoding: gzip' " : ''}'${url}'`);
+  const [code, bytes, seconds] = out.trim().split(' ').map(Number);
+  return { code: code!, bytes: bytes!, seconds: seconds! };
 }
 
 /** A GET whose body is left as sent (node:http decodes nothing). */
@@ -86,7 +68,7 @@ export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns:
   const ipvs = await Ipvs.open({ netns });
   const server = way === 'render' ? undefined : await StatusServer.start({ ipvs, port: 0, history: false, listingTimeoutMs: 600_000, backendRates: !way.includes('norates') });
   const gzip = way.endsWith('-gzip');
-  const curl = server ? curlShell() : undefined;
+  const sh = server ? new CommandShell() : undefined;
   // As StatusServer does: chunks written into pooled buffers, each handed back once sent.
   const pool = new ChunkPool((1 << 16) + CHUNK_ROOM);
   const render = async (keep: boolean): Promise<Buffer> => {
@@ -118,7 +100,7 @@ export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns:
       return { us, cpuUs: c.user + c.system };
     }
     cpuUs = undefined;
-    const r = await curl!.get(`${server.url}metrics`, gzip);
+    const r = await curl(sh!, `${server.url}metrics`, gzip);
     if (r.code !== 200 || r.bytes === 0) throw new Error(`${way}: GET /metrics answered ${r.code} with ${r.bytes} bytes`);
     if (cpuUs === undefined) throw new Error(`${way}: the server never saw the response finish`);
     return { us: r.seconds * 1e6, cpuUs };
@@ -139,7 +121,7 @@ export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns:
   } finally {
     unsubscribe('http.server.request.start', started);
     unsubscribe('http.server.response.finish', finished);
-    curl?.close();
+    sh?.close();
     await server?.close();
     ipvs.close();
   }
