@@ -13,12 +13,9 @@
  * `ipvsadm -Sn` must match the workload after the adds, and the no-op and
  * one-weight applies must send 0 and 1 requests.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { Ipvs, type DesiredState } from '../src/index.js';
-import { median, settle } from './env.js';
+import { CommandShell, median, settle } from './env.js';
 import { compareSaved, makeWorkload, type Workload } from './workload.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '10000' }, reps: { type: 'string', default: '5' } } });
@@ -43,14 +40,25 @@ const desiredOf = (w: Workload): DesiredState => ({
 });
 
 /**
- * Waits for a quiet machine, after collecting the garbage earlier
+ * Waits for a quiet machine, after collecting the young garbage earlier
  * repetitions left (bench/state.sh runs node with --expose-gc): otherwise
  * whichever way runs next pays for it, and the rows swap that cost at random.
+ *
+ * Young only: a full collection before every run also drops V8's type
+ * feedback for shapes that died with the previous run, so apply's large
+ * functions (validation, diff, the rounds) were optimized afresh on every
+ * run: 300-700 more page faults (the compiler's fresh memory, 100-200 µs
+ * each here) and 60-150 ms that no director pays per apply. Natively the
+ * same re-optimization is ~4 ms of CPU (validation and diff of 10,000
+ * services: 5.5 ms of CPU a run, 10 ms with a full collection before each).
  */
-async function ready(): Promise<void> {
-  (globalThis as { gc?: () => void }).gc?.();
+async function ready(full = false): Promise<void> {
+  (globalThis as { gc?: (o?: { type: 'minor' }) => void }).gc?.(full ? undefined : { type: 'minor' });
   await settle();
 }
+
+/** Untimed rounds before the timed ones: V8 optimizes apply's loops over a few runs (on-stack replacement, then whole functions). */
+const WARMUP = 3;
 
 /**
  * First touches of memory (minor page faults) of each timed run, by way: in
@@ -72,37 +80,11 @@ async function timed(way: string, f: () => Promise<unknown>, keep: boolean): Pro
   return us;
 }
 
-/**
- * Commands run by one shell started before anything is timed: this process
- * never forks. A fork leaves every page of the forking process copy-on-write,
- * and each page it writes next takes a fault: the five `ip` commands that
- * made a run's namespace, started from here, charged batch() ~1,000 faults
- * a run and apply ~1,250 (100-200 us each in the test kernel; 78 and 369
- * without them). Each command answers with its status; its output goes to
- * `outFile`.
- */
-const outFile = `/tmp/bench-state-${process.pid}.out`;
-const shell = spawn('sh', ['-c', `while read -r line; do (eval "$line") > ${outFile} 2>&1; echo $?; done`], { stdio: ['pipe', 'pipe', 'inherit'] });
-const answers: ((status: string) => void)[] = [];
-createInterface({ input: shell.stdout! }).on('line', (l) => answers.shift()?.(l));
-async function sh(line: string): Promise<string> {
-  const status = await new Promise<string>((resolve) => (answers.push(resolve), shell.stdin!.write(`${line}\n`)));
-  const text = readFileSync(outFile, 'utf8');
-  if (status !== '0') throw new Error(`${line} failed (${status}): ${text.slice(0, 500)}`);
-  return text;
-}
-
-let namespaces = 0;
-/** A fresh namespace with a route to the real servers' 172.16.0.0/12 (as bench/env.ts's createNetns). */
-async function createNetns(): Promise<{ name: string; remove(): Promise<unknown> }> {
-  const name = `bench-state-${process.pid}-${namespaces++}`;
-  await sh(`ip netns add ${name} && ip -n ${name} link set lo up && ip -n ${name} link add dummy0 type dummy && ` +
-    `ip -n ${name} addr add 172.16.0.1/12 dev dummy0 && ip -n ${name} link set dummy0 up`);
-  return { name, remove: () => sh(`ip netns del ${name}`) };
-}
+/** Every command of the benchmark: started before anything is timed, so that this process never forks (bench/env.ts). */
+const sh = new CommandShell();
 
 async function check(w: Workload, ns: string, what: string): Promise<void> {
-  const problem = compareSaved(w, await sh(`ip netns exec ${ns} ipvsadm -Sn`));
+  const problem = compareSaved(w, await sh.run(`ip netns exec ${ns} ipvsadm -Sn`));
   if (problem) throw new Error(`${what}: ${problem}`);
 }
 
@@ -110,10 +92,11 @@ async function check(w: Workload, ns: string, what: string): Promise<void> {
 async function adds(w: Workload): Promise<{ batch: number[]; apply: number[] }> {
   const out = { batch: [] as number[], apply: [] as number[] };
   const desired = desiredOf(w);
-  for (let rep = -1; rep < reps; rep++) {
+  await ready(true); // (the old generation too, once: the warm-up rounds follow)
+  for (let rep = -WARMUP; rep < reps; rep++) {
     for (const way of rep % 2 === 0 ? (['batch', 'apply'] as const) : (['apply', 'batch'] as const)) {
       await ready();
-      const ns = await createNetns();
+      const ns = await sh.createNetns();
       const ipvs = await Ipvs.open({ netns: ns.name });
       try {
         const us = await timed(way, async () => {
@@ -134,7 +117,7 @@ async function adds(w: Workload): Promise<{ batch: number[]; apply: number[] }> 
           }
         }, rep >= 0);
         await check(w, ns.name, way);
-        if (rep >= 0) out[way].push(us); // (rep -1 warms up)
+        if (rep >= 0) out[way].push(us);
       } finally {
         ipvs.close();
         await ns.remove();
@@ -154,7 +137,7 @@ async function adds(w: Workload): Promise<{ batch: number[]; apply: number[] }> 
 async function reads(w: Workload): Promise<{ list: number[]; noop: number[]; one: number[] }> {
   const out = { list: [] as number[], noop: [] as number[], one: [] as number[] };
   const desired = desiredOf(w);
-  const ns = await createNetns();
+  const ns = await sh.createNetns();
   const ipvs = await Ipvs.open({ netns: ns.name });
   try {
     await ipvs.apply(desired);
@@ -174,12 +157,13 @@ async function reads(w: Workload): Promise<{ list: number[]; noop: number[]; one
       },
     };
     const names = ['list', 'noop', 'one'] as const;
-    for (let rep = -1; rep < reps; rep++) {
+    await ready(true); // (the old generation too, once: the warm-up rounds follow)
+    for (let rep = -WARMUP; rep < reps; rep++) {
       for (let k = 0; k < names.length; k++) {
-        const way = names[(k + rep + 1) % names.length]!;
+        const way = names[(k + rep + WARMUP) % names.length]!;
         await ready();
         const us = await ways[way](rep >= 0);
-        if (rep >= 0) out[way].push(us); // (rep -1 warms up)
+        if (rep >= 0) out[way].push(us);
       }
     }
   } finally {
@@ -215,5 +199,4 @@ for (const n of sizes) {
   rows.push(`| \`apply\` from empty (same adds) | ${n} | ${ms(a.apply)} | ${range(a.apply)} | ${pf('apply')} | ${ratio(a.apply, a.batch, 'batch()')} | ≤ 1.3 |`);
 }
 process.stdout.write(`${rows.join('\n')}\n`);
-shell.stdin!.end();
-rmSync(outFile, { force: true });
+sh.close();
