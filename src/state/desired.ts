@@ -127,12 +127,12 @@ export function sameDest(x: Destination, w: DestinationSpec): boolean {
 
 /** Whether real servers with IPv4 addresses are in the documented order (no allocation). */
 function sortedIPv4(list: readonly DestinationSpec[], port: number): boolean {
+  let b = 0; // (the previous server's address: each is parsed once)
   for (let j = 0; j < list.length; j++) {
     const a = ipv4(list[j]!.address);
     if (a === NOT_IPV4) return false;
-    if (j === 0) continue;
-    const b = ipv4(list[j - 1]!.address);
-    if ((b >>> 0) > (a >>> 0) || (b === a && (list[j - 1]!.port ?? port) > (list[j]!.port ?? port))) return false;
+    if (j > 0 && ((b >>> 0) > (a >>> 0) || (b === a && (list[j - 1]!.port ?? port) > (list[j]!.port ?? port)))) return false;
+    b = a;
   }
   return true;
 }

@@ -19,13 +19,12 @@ const PROTOCOL_CODES: Readonly<Record<string, number>> = { tcp: 1, udp: 2, sctp:
  * An IPv4 service's key as one number, or -1 when it has none (IPv6,
  * firewall mark, bad input). Address first, then port, then protocol: the
  * order `ipvs export` writes services in, so its files come sorted.
+ * `parsed`: the address as ipv4() reads it, when the caller has it already.
  */
-export function numericKey(protocol: unknown, address: unknown, port: unknown): number {
+export function numericKey(protocol: unknown, address: unknown, port: unknown, parsed = ipv4(address)): number {
   const p = typeof protocol === 'string' ? (PROTOCOL_CODES[protocol] ?? 0) : 0;
-  if (p === 0 || !isPort(port)) return -1;
-  const a = ipv4(address);
-  if (a === NOT_IPV4) return -1;
-  return ((a >>> 0) * 65536 + port) * 4 + p;
+  if (p === 0 || !isPort(port) || parsed === NOT_IPV4) return -1;
+  return ((parsed >>> 0) * 65536 + port) * 4 + p;
 }
 
 export class ServiceIndex {

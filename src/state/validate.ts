@@ -178,7 +178,8 @@ function checkOne(s: unknown, i: number, index: ServiceIndex, byId: boolean, pro
   }
   // Plain IPv4 services and servers (nearly all of a large table) are checked
   // here without allocating; anything else goes through the client's checks.
-  const plain = plainService(s);
+  const address = plainService(s);
+  const plain = address !== NOT_IPV4;
   let wire: ServiceKeyWire | undefined;
   if (!plain) {
     try {
@@ -188,7 +189,7 @@ function checkOne(s: unknown, i: number, index: ServiceIndex, byId: boolean, pro
       return undefined;
     }
   }
-  const key = byId ? -1 : numericKey(s.protocol, s.address, s.port);
+  const key = byId ? -1 : plain ? numericKey(s.protocol, s.address, s.port, address) : numericKey(s.protocol, s.address, s.port);
   if (key >= 0) index.addKey(i, key);
   else {
     const id = wire?.fwmark !== undefined ? `fwm|${wire.fwmark}|${wire.family}` : `${s.protocol as string}|${canonicalAddress(s.address as string)!.text}|${s.port as number}`;
@@ -296,20 +297,24 @@ const SCHEDULER = /^[A-Za-z0-9_-]{1,15}$/;
 const FORWARDING = new Set(['masq', 'route', 'tunnel', 'local', 'bypass']);
 const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
-/** An IPv4 service with settings checkService accepts without question (it decides the rest). */
-function plainService(s: Record<string, unknown>): boolean {
+/**
+ * The address of an IPv4 service with settings checkService accepts without
+ * question (as ipv4() reads it), else NOT_IPV4: checkService decides the rest.
+ */
+function plainService(s: Record<string, unknown>): number {
   const p = s.persistent;
-  return (
+  const address = ipv4(s.address);
+  const plain =
     s.fwmark === undefined && s.family === undefined &&
     (s.protocol === 'tcp' || s.protocol === 'udp' || s.protocol === 'sctp') &&
-    ipv4(s.address) !== NOT_IPV4 && isInt(s.port, 0, 65535) &&
+    address !== NOT_IPV4 && isInt(s.port, 0, 65535) &&
     (s.scheduler === undefined || (typeof s.scheduler === 'string' && SCHEDULER.test(s.scheduler))) &&
     (p === undefined || p === false || p === true || p === 0 || isInt(p, 1, MAX_PERSISTENT_TIMEOUT)) &&
     (s.netmask === undefined || s.netmask === '255.255.255.255' || s.netmask === 32) &&
     (s.schedulerFlags === undefined || (Array.isArray(s.schedulerFlags) && s.schedulerFlags.length === 0)) &&
     (s.onePacket === undefined || typeof s.onePacket === 'boolean') &&
-    (s.pe === undefined || s.pe === '')
-  );
+    (s.pe === undefined || s.pe === '');
+  return plain ? address : NOT_IPV4;
 }
 
 /** An IPv4 real server with settings checkDestination accepts without question. */
