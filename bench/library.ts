@@ -31,6 +31,8 @@ export interface RepResult {
    * the serving process's from the request's arrival to its last byte.
    */
   cpuUs?: number;
+  /** For the exporter's GETs: the CPU time of a bare listing timed next to it in the same process, in microseconds. */
+  listingCpuUs?: number;
   /** Longest event-loop delay seen during it, in ms (repetitions watched by the monitor only). */
   stallMs?: number;
 }

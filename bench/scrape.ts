@@ -11,6 +11,9 @@
  *            leaves out the per-real-server rate gauges.
  * An earlier version fetched with undici in the benchmark's own process, which
  * then spent as long reading and keeping 60 MB as the server did making it.
+ * Each GET is timed next to a bare listing in the same process (which goes
+ * first alternates), and the target is read on those pairs: listings in
+ * other processes, at other moments, varied by more than the gap measured.
  * Each way's text is checked once, untimed: one connections counter per real
  * server, rate gauges per real server only when asked for.
  */
@@ -105,6 +108,13 @@ export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns:
     if (cpuUs === undefined) throw new Error(`${way}: the server never saw the response finish`);
     return { us: r.seconds * 1e6, cpuUs };
   };
+  // A bare listing's CPU time in this process, as the GET's baseline.
+  const listing = async (): Promise<number> => {
+    const c0 = process.cpuUsage();
+    await ipvs.listServices({ withDestinations: true });
+    const c = process.cpuUsage(c0);
+    return c.user + c.system;
+  };
   try {
     if (server) {
       const { encoding, body } = await getRaw(`${server.url}metrics`, gzip);
@@ -114,8 +124,20 @@ export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns:
     for (let r = 0; r < 2; r++) await once(); // warm-up
     const out: RepResult[] = [];
     for (let r = 0; r < reps; r++) {
-      await settle();
-      out.push(await once());
+      if (!server) {
+        await settle();
+        out.push(await once());
+        continue;
+      }
+      // Each GET next to a bare listing, which of the two goes first alternating.
+      let got: RepResult | undefined;
+      let listingCpuUs = 0;
+      for (const first of r % 2 ? [false, true] : [true, false]) {
+        await settle();
+        if (first) got = await once();
+        else listingCpuUs = await listing();
+      }
+      out.push({ ...got!, listingCpuUs });
     }
     return out;
   } finally {
