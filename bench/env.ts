@@ -49,14 +49,22 @@ export class CommandShell {
   private readonly out = `/tmp/bench-sh-${process.pid}-${Math.floor(Math.random() * 1e9)}.out`;
   private readonly shell = spawn('sh', ['-c', `while read -r line; do (eval "$line") > ${this.out} 2>&1; echo $?; done`], { stdio: ['pipe', 'pipe', 'inherit'] });
   private readonly waiting: ((status: string) => void)[] = [];
+  /** The last command queued: each waits for it, since every command's output goes to the same file. */
+  private last: Promise<unknown> = Promise.resolve();
   private made = 0;
 
   constructor() {
     createInterface({ input: this.shell.stdout! }).on('line', (l) => this.waiting.shift()?.(l));
   }
 
-  /** Runs one line of shell (one at a time, in order); its output, or throws with it. */
-  async run(line: string): Promise<string> {
+  /** Runs one line of shell, after those queued before it; its output, or throws with it. */
+  run(line: string): Promise<string> {
+    const done = this.last.then(() => this.runNow(line));
+    this.last = done.catch(() => undefined);
+    return done;
+  }
+
+  private async runNow(line: string): Promise<string> {
     const status = await new Promise<string>((resolve) => {
       this.waiting.push(resolve);
       this.shell.stdin!.write(`${line.replace(/\n/g, ' ')}\n`);
@@ -64,6 +72,13 @@ export class CommandShell {
     const text = readFileSync(this.out, 'utf8');
     if (status !== '0') throw new Error(`${line.slice(0, 200)} failed (${status}): ${text.slice(0, 500)}`);
     return text;
+  }
+
+  /** A GET by curl (as a Prometheus server makes it, from a process of its own): status, bytes received, seconds to the last byte. */
+  async curl(url: string, gzip: boolean): Promise<{ code: number; bytes: number; seconds: number }> {
+    const out = await this.run(`curl -s --max-time 600 -o /dev/null -w '%{http_code} %{size_download} %{time_total}' ${gzip ? "-H 'Accept-Encoding: gzip' " : ''}'${url}'`);
+    const [code, bytes, seconds] = out.trim().split(' ').map(Number);
+    return { code: code!, bytes: bytes!, seconds: seconds! };
   }
 
   /** A fresh namespace (as createNetns). */

@@ -60,12 +60,11 @@ async function row(way: string, once: () => Promise<number> | number): Promise<v
   process.stdout.write(`| ${way} | ${median(ms).toFixed(0)} | ${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)} | ${median(cpu).toFixed(0)} | ${(bytes / 1e6).toFixed(1)} |\n`);
 }
 
-/** curl's GET, run by `sh` (the serving process never forks: bench/env.ts). */
-async function curl(sh: CommandShell, url: string, gzip: boolean): Promise<number> {
-  const out = await sh.run(`curl -s -o /dev/null -w '%{http_code} %{size_download}' ${gzip ? "-H 'Accept-Encoding: gzip' " : ''}'${url}'`);
-  const [code, size] = out.trim().split(' ').map(Number);
-  if (code !== 200) throw new Error(`curl: status ${code}`);
-  return size!;
+/** curl's GET (bytes received), run by `sh`: the serving process never forks (bench/env.ts). */
+async function curl(url: string, gzip: boolean): Promise<number> {
+  const r = await sh.curl(url, gzip);
+  if (r.code !== 200) throw new Error(`curl: status ${r.code}`);
+  return r.bytes;
 }
 
 process.stdout.write(`${n.toLocaleString('en-US')} services x 2 real servers, medians of ${reps}\n\n| way | ms | range | cpu ms | MB |\n|---|---:|---:|---:|---:|\n`);
@@ -107,7 +106,7 @@ await row("64 KiB chunks through zlib's gzip stream, level 1 (before sendChunks)
 for (const backendRates of [true, false]) {
   const server = await StatusServer.start({ ipvs: { listServices: async () => services }, port: 0, history: false, backendRates });
   try {
-    for (const gzip of [false, true]) await row(`StatusServer to curl${gzip ? ', gzip' : ''}${backendRates ? '' : ', no per-real-server rates'}`, () => curl(sh, `${server.url}metrics`, gzip));
+    for (const gzip of [false, true]) await row(`StatusServer to curl${gzip ? ', gzip' : ''}${backendRates ? '' : ', no per-real-server rates'}`, () => curl(`${server.url}metrics`, gzip));
   } finally {
     await server.close();
   }

@@ -35,18 +35,6 @@ function count(hay: Buffer, needle: string): number {
   return n;
 }
 
-/**
- * A GET by curl, run by `sh` (started before anything is timed, so the
- * serving process never forks while it is measured: bench/env.ts; curl
- * started by the server charged each scrape ~6,000 faults on the host).
- * Status, bytes received, seconds from start to the last byte.
- */
-async function curl(sh: CommandShell, url: string, gzip: boolean): Promise<{ code: number; bytes: number; seconds: number }> {
-  const out = await sh.run(`curl -s --max-time 600 -o /dev/null -w '%{http_code} %{size_download} %{time_total}' ${gzip ? "-H 'Accept-Encoding: gzip' " : ''}'${url}'`);
-  const [code, bytes, seconds] = out.trim().split(' ').map(Number);
-  return { code: code!, bytes: bytes!, seconds: seconds! };
-}
-
 /** A GET whose body is left as sent (node:http decodes nothing). */
 function getRaw(url: string, gzip: boolean): Promise<{ encoding: string | undefined; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -71,6 +59,7 @@ export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns:
   const ipvs = await Ipvs.open({ netns });
   const server = way === 'render' ? undefined : await StatusServer.start({ ipvs, port: 0, history: false, listingTimeoutMs: 600_000, backendRates: !way.includes('norates') });
   const gzip = way.endsWith('-gzip');
+  // (curl runs from a shell started before anything is timed: the serving process never forks, bench/env.ts)
   const sh = server ? new CommandShell() : undefined;
   // As StatusServer does: chunks written into pooled buffers, each handed back once sent.
   const pool = new ChunkPool((1 << 16) + CHUNK_ROOM);
@@ -103,7 +92,7 @@ export async function scrapeReps(way: ScrapeWay, n: number, reps: number, netns:
       return { us, cpuUs: c.user + c.system };
     }
     cpuUs = undefined;
-    const r = await curl(sh!, `${server.url}metrics`, gzip);
+    const r = await sh!.curl(`${server.url}metrics`, gzip);
     if (r.code !== 200 || r.bytes === 0) throw new Error(`${way}: GET /metrics answered ${r.code} with ${r.bytes} bytes`);
     if (cpuUs === undefined) throw new Error(`${way}: the server never saw the response finish`);
     return { us: r.seconds * 1e6, cpuUs };
