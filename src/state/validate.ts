@@ -178,8 +178,8 @@ function checkOne(s: unknown, i: number, index: ServiceIndex, byId: boolean, pro
   }
   // Plain IPv4 services and servers (nearly all of a large table) are checked
   // here without allocating; anything else goes through the client's checks.
-  const address = plainService(s);
-  const plain = address !== NOT_IPV4;
+  const address = ipv4(s.address); // (parsed once: for the check and for the key)
+  const plain = plainService(s, address);
   let wire: ServiceKeyWire | undefined;
   if (!plain) {
     try {
@@ -189,7 +189,7 @@ function checkOne(s: unknown, i: number, index: ServiceIndex, byId: boolean, pro
       return undefined;
     }
   }
-  const key = byId ? -1 : plain ? numericKey(s.protocol, s.address, s.port, address) : numericKey(s.protocol, s.address, s.port);
+  const key = byId ? -1 : numericKey(s.protocol, s.address, s.port, address);
   if (key >= 0) index.addKey(i, key);
   else {
     const id = wire?.fwmark !== undefined ? `fwm|${wire.fwmark}|${wire.family}` : `${s.protocol as string}|${canonicalAddress(s.address as string)!.text}|${s.port as number}`;
@@ -297,14 +297,10 @@ const SCHEDULER = /^[A-Za-z0-9_-]{1,15}$/;
 const FORWARDING = new Set(['masq', 'route', 'tunnel', 'local', 'bypass']);
 const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
-/**
- * The address of an IPv4 service with settings checkService accepts without
- * question (as ipv4() reads it), else NOT_IPV4: checkService decides the rest.
- */
-function plainService(s: Record<string, unknown>): number {
+/** An IPv4 service (`address`: its address as ipv4() reads it) with settings checkService accepts without question (it decides the rest). */
+function plainService(s: Record<string, unknown>, address: number): boolean {
   const p = s.persistent;
-  const address = ipv4(s.address);
-  const plain =
+  return (
     s.fwmark === undefined && s.family === undefined &&
     (s.protocol === 'tcp' || s.protocol === 'udp' || s.protocol === 'sctp') &&
     address !== NOT_IPV4 && isInt(s.port, 0, 65535) &&
@@ -313,8 +309,8 @@ function plainService(s: Record<string, unknown>): number {
     (s.netmask === undefined || s.netmask === '255.255.255.255' || s.netmask === 32) &&
     (s.schedulerFlags === undefined || (Array.isArray(s.schedulerFlags) && s.schedulerFlags.length === 0)) &&
     (s.onePacket === undefined || typeof s.onePacket === 'boolean') &&
-    (s.pe === undefined || s.pe === '');
-  return plain ? address : NOT_IPV4;
+    (s.pe === undefined || s.pe === '')
+  );
 }
 
 /** An IPv4 real server with settings checkDestination accepts without question. */
